@@ -1,0 +1,1 @@
+"""The run-eval CLI and the orchestration of runs."""

@@ -1,0 +1,261 @@
+"""One local run: benchmark -> Inspect tasks -> inspect_ai.eval() -> pinned result entries.
+
+Nothing is written to ``.eval_results`` unless every selected task finished; the
+Inspect logs (the evidence) are kept either way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from huggingface_hub import EvalResultEntry
+
+from runner.model import ModelRef, decoding_settings, resolve_model
+from signing.results import read_entries, result_path, write_entries
+from tasks.build import BuiltTask, build_tasks
+from tasks.source import Benchmark, resolve_benchmark
+from tasks.spec import EvalSpec, load_spec
+
+
+class RunFailed(Exception):
+    """The evaluation ran but did not finish; ``lines`` say why, ``logs`` hold the evidence."""
+
+    def __init__(self, lines: list[str]):
+        self.lines = lines
+        super().__init__("\n".join(lines))
+
+
+@dataclass
+class RunRequest:
+    model: str
+    benchmark: str
+    task_ids: tuple[str, ...] = ()
+    limit: int | None = None
+    epochs: int | None = None
+    seed: int = 42
+    max_tokens: int | None = None
+    temperature: float | None = None
+    max_connections: int | None = None
+    model_args: dict[str, Any] = field(default_factory=dict)
+    log_dir: Path = Path("logs")
+    output_dir: Path = Path(".")
+    model_id: str | None = None
+    dataset_id: str | None = None
+    display: str | None = None  # Inspect display type; None = Inspect's default
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    task_id: str
+    metric: str
+    value: float
+    stderr: float | None
+    samples: int
+    total_samples: int
+    log: str
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    benchmark: Benchmark
+    model: ModelRef
+    results: list[TaskResult]
+    result_file: Path
+
+
+def package_version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def prepare(req: RunRequest) -> tuple[Benchmark, EvalSpec, list[BuiltTask], ModelRef]:
+    """Everything that can fail on bad input, done before a model is loaded."""
+    benchmark = resolve_benchmark(req.benchmark, dataset_id=req.dataset_id)
+    spec = load_spec(benchmark.eval_yaml)
+    selected = spec.select(list(req.task_ids))
+    model = resolve_model(req.model, model_id=req.model_id)
+    read_entries(result_path(req.output_dir, benchmark.name))  # fail now, not after the run
+    built = build_tasks(benchmark, spec, selected, seed=req.seed, epochs=req.epochs)
+    return benchmark, spec, built, model
+
+
+def execute(req: RunRequest) -> RunOutcome:
+    from inspect_ai import eval as inspect_eval
+
+    benchmark, spec, built, model = prepare(req)
+    decoding = decoding_settings(
+        model,
+        seed=req.seed,
+        temperature=req.temperature,
+        max_tokens=req.max_tokens,
+        max_connections=req.max_connections,
+        model_args=req.model_args,
+    )
+    for b in built:
+        b.task.metadata = (b.task.metadata or {}) | {
+            "run_eval": run_record(req, benchmark, spec, b, model, decoding.generate_config,
+                                   decoding.model_args, decoding.mode)
+        }
+    logs = inspect_eval(
+        [b.task for b in built],
+        model=model.spec,
+        model_args=decoding.model_args,
+        limit=req.limit,
+        log_dir=str(req.log_dir),
+        display=req.display,  # type: ignore[arg-type]
+        fail_on_error=False,
+        **decoding.generate_config,
+    )
+    failures = []
+    for b, log in zip(built, logs):
+        # fail_on_error=False keeps Inspect from printing tracebacks; an errored sample
+        # is then left out of the score, so any error means there is no valid result.
+        errored = [s for s in (log.samples or []) if s.error is not None]
+        if log.status != "success":
+            reason = log.error.message if log.error else log.status
+            failures.append(
+                f"task {b.spec.task_id!r} {log.status}: {one_line(reason)} (Inspect log: {log.location})"
+            )
+        elif errored:
+            failures.append(
+                f"task {b.spec.task_id!r}: {len(errored)} of {len(log.samples)} samples failed, "
+                f"first: {one_line(errored[0].error.message)} (Inspect log: {log.location})"
+            )
+    if len(logs) != len(built):
+        failures.append(f"Inspect returned {len(logs)} logs for {len(built)} tasks")
+    if failures:
+        raise RunFailed(failures + ["no result file was written"])
+
+    results = [task_result(b, log) for b, log in zip(built, logs)]
+    all_ids = [t.task_id for t in spec.tasks]
+    entries = [
+        EvalResultEntry(
+            dataset_id=benchmark.dataset_id,
+            task_id=r.task_id,
+            value=r.value,
+            dataset_revision=benchmark.revision,
+            date=completed_at(log),
+            source_url=r.log,
+            source_name="Inspect log",
+            notes=notes_line(b, r, req, decoding.mode, all_ids, [x.task_id for x in results]),
+        )
+        for b, r, log in zip(built, results, logs)
+    ]
+    path = result_path(req.output_dir, benchmark.name)
+    write_entries(path, entries)
+    return RunOutcome(benchmark=benchmark, model=model, results=results, result_file=path)
+
+
+def run_record(
+    req: RunRequest,
+    benchmark: Benchmark,
+    spec: EvalSpec,
+    b: BuiltTask,
+    model: ModelRef,
+    generate_config: dict[str, Any],
+    model_args: dict[str, Any],
+    decoding: str,
+) -> dict[str, Any]:
+    """What was evaluated and how: kept in the Inspect log as the run's evidence."""
+    m = b.spec.model
+    return {
+        "version": 1,
+        "model": {"spec": model.spec, "id": model.model_id, "revision": model.revision},
+        "dataset": {
+            "id": benchmark.dataset_id,
+            "revision": benchmark.revision,
+            "pin": benchmark.pin_kind,
+            "task_id": b.spec.task_id,
+            "config": m.config,
+            "split": m.split,
+        },
+        "spec": {
+            "sha256": b.spec.fingerprint(),
+            "eval_yaml_sha256": spec.sha256,
+            "task": b.spec.as_dict(),
+        },
+        "seed": req.seed,
+        "shuffle_choices_seed": b.shuffle_seed,
+        "epochs": req.epochs if req.epochs is not None else m.epochs,
+        "epoch_reducer": m.epoch_reducer or "mean",
+        "limit": req.limit,
+        "decoding": decoding,
+        "generate_config": generate_config,
+        "model_args": model_args,
+        "packages": {
+            "run-eval": package_version("run-eval"),
+            "inspect_ai": package_version("inspect_ai"),
+            "python": sys.version.split()[0],
+        },
+    }
+
+
+def task_result(b: BuiltTask, log: Any) -> TaskResult:
+    scores = log.results.scores if log.results else []
+    if not scores:
+        raise RunFailed([f"task {b.spec.task_id!r}: Inspect reported no scores (log: {log.location})"])
+    first = scores[0]
+    names = [n for n in first.metrics if n not in ("stderr", "std", "var")]
+    metric = names[0] if names else next(iter(first.metrics))
+    stderr = first.metrics.get("stderr")
+    return TaskResult(
+        task_id=b.spec.task_id,
+        metric=metric,
+        value=float(first.metrics[metric].value),
+        stderr=float(stderr.value) if stderr is not None else None,
+        samples=int(log.results.completed_samples),
+        total_samples=b.samples,
+        log=str(log.location),
+    )
+
+
+def completed_at(log: Any) -> str:
+    raw = getattr(log.stats, "completed_at", None) or log.eval.created
+    try:
+        when = dt.datetime.fromisoformat(str(raw))
+    except ValueError:
+        when = dt.datetime.now(dt.timezone.utc)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return when.astimezone(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def notes_line(
+    b: BuiltTask,
+    r: TaskResult,
+    req: RunRequest,
+    decoding: str,
+    all_ids: list[str],
+    run_ids: list[str],
+) -> str:
+    m = b.spec.model
+    epochs = req.epochs if req.epochs is not None else m.epochs
+    parts = [
+        f"inspect-ai {package_version('inspect_ai')} via run-eval {package_version('run-eval')}",
+        "solvers: " + ", ".join(s.name for s in m.solvers),
+        f"scorer: {m.scorers[0].name} ({r.metric})",
+        f"epochs: {epochs} ({m.epoch_reducer or 'mean'})",
+        f"seed: {req.seed}",
+        f"decoding: {decoding}",
+    ]
+    if b.shuffle_seed is not None:
+        parts.append(f"choices shuffled with seed {b.shuffle_seed}")
+    if req.limit is not None and req.limit < b.samples:
+        parts.append(f"limit: {min(req.limit, b.samples)} of {b.samples} samples")
+    if set(run_ids) != set(all_ids):
+        parts.append(f"tasks run: {', '.join(run_ids)} of {', '.join(all_ids)}")
+    return "; ".join(parts)
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """The gist of an error message: its last non-empty line, shortened."""
+    lines = [line.strip() for line in str(text).strip().splitlines() if line.strip()]
+    line = lines[-1] if lines else "unknown error"
+    return line if len(line) <= limit else line[: limit - 1] + "…"

@@ -1,0 +1,216 @@
+"""Build a tiny, offline, CPU-trained causal LM for run-eval's example benchmark.
+
+The model is a 2-layer Llama with a byte-level BPE tokenizer trained locally on the
+training texts; nothing is downloaded. It is trained for a few hundred steps so that it
+answers ``examples/arithmetic`` in the formats its scorers expect:
+
+* ``addition``: the user message is ``prompt_template``'s output ("Answer with the number
+  only.\\n\\nWhat is 2 + 3?"); the model answers `` 5`` (scored by ``match(numeric=True)``).
+* ``comparison``: the user message is Inspect's ``multiple_choice`` single-answer prompt
+  (letters A-D, choices shuffled); the model answers `` ANSWER: C`` (``choice()`` scorer).
+
+Prompts are rendered exactly as Inspect's ``hf/`` provider sends them: the chat template
+below (whose generation prompt ends in ``assistant:`` with no trailing space, so every
+answer starts with a space-prefixed BPE token) then a plain tokenizer call. Loss is on
+the answer tokens (and the end token) only. The result is a demo model: it answers in the
+right format but is not accurate. Load it with ``hf/<path>`` and ``do_sample=False``.
+
+Training data never contains the benchmark's test items when ``benchmark_dir`` is given:
+the sums in ``data/addition.jsonl`` are left out, and any comparison option set equal to
+a test row's is dropped. With ``benchmark_dir=None`` all 100 single-digit sums are used
+(nothing is known to exclude).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+import torch
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+try:  # use Inspect's own text so training prompts match eval prompts exactly
+    from inspect_ai.solver._multiple_choice import SINGLE_ANSWER_TEMPLATE
+except ImportError:  # pragma: no cover - same text as inspect-ai 0.3.x
+    SINGLE_ANSWER_TEMPLATE = (
+        "Answer the following multiple choice question. The entire content of your "
+        "response should be of the following format: 'ANSWER: $LETTER' (without quotes) "
+        "where LETTER is one of {letters}.\n\n{question}\n\n{choices}"
+    )
+
+EOS = "<|end|>"
+CHAT_TEMPLATE = (
+    "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
+    "{% if add_generation_prompt %}assistant:{% endif %}"
+)
+ADDITION_TEMPLATE = "Answer with the number only.\n\n{prompt}"  # eval.yaml's prompt_template
+COMPARISON_QUESTION = "Which number is the largest?"
+LETTERS = "ABCD"
+N_COMPARISON = 3000  # size of the pool of random comparison items
+BATCH = 32
+LR = 3e-3
+HIDDEN, LAYERS = 128, 2
+
+
+def _addition_items(benchmark_dir: Path | None) -> list[tuple[str, str]]:
+    """(user message, answer) for the single-digit sums not in the benchmark's test file."""
+    test: set[str] = set()
+    if benchmark_dir is not None:
+        lines = (benchmark_dir / "data" / "addition.jsonl").read_text(encoding="utf-8").splitlines()
+        test = {json.loads(line)["question"] for line in lines if line.strip()}
+    items = []
+    for a in range(10):
+        for b in range(10):
+            question = f"What is {a} + {b}?"
+            if question not in test:
+                items.append((ADDITION_TEMPLATE.format(prompt=question), f" {a + b}"))
+    return items
+
+
+def _comparison_items(benchmark_dir: Path | None, rng: random.Random) -> list[tuple[str, str]]:
+    """(user message, answer) for fresh random option sets, rendered like ``multiple_choice``."""
+    test: set[frozenset[str]] = set()
+    if benchmark_dir is not None:
+        lines = (benchmark_dir / "data" / "comparison.jsonl").read_text(encoding="utf-8").splitlines()
+        test = {frozenset(json.loads(line)["options"]) for line in lines if line.strip()}
+    items = []
+    while len(items) < N_COMPARISON:
+        options = rng.sample(range(100), 4)  # same distribution as make_arithmetic.py
+        if frozenset(map(str, options)) in test:
+            continue
+        choices = "\n".join(f"{LETTERS[i]}) {o}" for i, o in enumerate(options))
+        prompt = SINGLE_ANSWER_TEMPLATE.format(
+            question=COMPARISON_QUESTION, choices=choices, letters=",".join(LETTERS)
+        )
+        items.append((prompt, f" ANSWER: {LETTERS[options.index(max(options))]}"))
+    return items
+
+
+def _train_tokenizer(texts: list[str]) -> PreTrainedTokenizerFast:
+    """A byte-level BPE trained on ``texts``, wrapped for transformers with a chat template."""
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=1000,
+        special_tokens=[EOS],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(texts, trainer=trainer)
+    wrapped = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token=EOS, pad_token=EOS, model_max_length=256)
+    wrapped.chat_template = CHAT_TEMPLATE
+    return wrapped
+
+
+def _encode(tokenizer: PreTrainedTokenizerFast, items: list[tuple[str, str]]) -> list[tuple[list[int], int]]:
+    """Token ids (prompt as Inspect renders it + answer + EOS) and the prompt length."""
+    chats = [
+        tokenizer.apply_chat_template([{"role": "user", "content": p}], add_generation_prompt=True, tokenize=False)
+        for p, _ in items
+    ]
+    prompts = tokenizer(chats)["input_ids"]
+    answers = tokenizer([a for _, a in items])["input_ids"]
+    return [(p + a + [tokenizer.eos_token_id], len(p)) for p, a in zip(prompts, answers)]
+
+
+def _batch(examples: list[tuple[list[int], int]], pad_id: int) -> dict[str, torch.Tensor]:
+    """Right-padded batch with labels only on the answer tokens (positions start at 0,
+    as ``generate`` derives them from the attention mask under left padding)."""
+    width = max(len(ids) for ids, _ in examples)
+    input_ids = torch.full((len(examples), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(examples), width), -100, dtype=torch.long)
+    mask = torch.zeros((len(examples), width), dtype=torch.long)
+    for row, (ids, n_prompt) in enumerate(examples):
+        input_ids[row, : len(ids)] = torch.tensor(ids)
+        labels[row, n_prompt : len(ids)] = torch.tensor(ids[n_prompt:])
+        mask[row, : len(ids)] = 1
+    return {"input_ids": input_ids, "attention_mask": mask, "labels": labels}
+
+
+def _replace_dir(src: Path, dst: Path) -> None:
+    """Move the finished ``src`` to ``dst``, replacing whatever ``dst`` held."""
+    if dst.exists() or dst.is_symlink():
+        old = Path(tempfile.mkdtemp(dir=dst.parent, prefix=f".{dst.name}.old-"))
+        os.replace(dst, old / "x")
+        os.replace(src, dst)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(src, dst)
+
+
+def build(
+    out_dir: str | Path,
+    *,
+    benchmark_dir: str | Path | None = None,
+    steps: int = 300,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> Path:
+    """Train the tiny model and save it (model + tokenizer) to ``out_dir``; return its path.
+
+    Deterministic for a given ``seed`` (on a given machine and torch build). The folder is
+    written beside ``out_dir`` and renamed into place, so a crash never leaves a partial
+    model; an existing ``out_dir`` is replaced. ``benchmark_dir`` is the benchmark folder
+    (holding ``data/*.jsonl``) whose test items must stay out of training.
+    """
+    say = progress or (lambda _msg: None)
+    out = Path(out_dir).resolve()
+    bench = Path(benchmark_dir) if benchmark_dir is not None else None
+    rng = random.Random(seed)
+    torch.manual_seed(seed)
+
+    addition = _addition_items(bench)
+    comparison = _comparison_items(bench, rng)
+    say(f"training tokenizer on {len(addition)} addition + {len(comparison)} comparison items")
+    # (the texts mirror CHAT_TEMPLATE's rendering so "user"/"assistant" get merged too)
+    tokenizer = _train_tokenizer([f"user: {p}\nassistant:{a}" for p, a in addition + comparison])
+    add_ex, cmp_ex = _encode(tokenizer, addition), _encode(tokenizer, comparison)
+    eos = tokenizer.eos_token_id
+
+    config = LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=HIDDEN, intermediate_size=2 * HIDDEN, num_hidden_layers=LAYERS,
+        num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=256,
+        tie_word_embeddings=True, bos_token_id=eos, eos_token_id=eos, pad_token_id=eos,
+    )
+    model = LlamaForCausalLM(config)
+    model.train()
+    opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=0.01)
+    warmup = max(1, steps // 10)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps))
+    )
+    say(f"training {sum(p.numel() for p in model.parameters()):,} parameters for {steps} steps")
+    for step in range(steps):
+        examples = [rng.choice(add_ex) for _ in range(BATCH // 2)] + [rng.choice(cmp_ex) for _ in range(BATCH // 2)]
+        loss = model(**_batch(examples, eos)).loss
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        if (step + 1) % 50 == 0 or step + 1 == steps:
+            say(f"step {step + 1}/{steps} loss {loss.item():.4f}")
+    model.eval()
+    model.generation_config.eos_token_id = eos
+    model.generation_config.pad_token_id = eos
+    model.generation_config.max_new_tokens = 16
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        _replace_dir(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    say(f"saved to {out}")
+    return out

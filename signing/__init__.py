@@ -1,0 +1,1 @@
+"""Evidence and results: the `.eval_results/*.yaml` files a run emits (and, later, their tokens)."""

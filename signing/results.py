@@ -1,0 +1,99 @@
+"""The Community Evals result file: ``.eval_results/<benchmark>.yaml`` in a model repo.
+
+Entries are built and serialised with huggingface_hub's ``EvalResultEntry`` and
+``eval_result_entries_to_yaml`` (no schema of our own), merged with the entries already
+in the file (kept unless the run replaces their dataset/task), and the file is
+replaced atomically: a reader sees the old file or the new one, never a mix.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+from huggingface_hub import EvalResultEntry, eval_result_entries_to_yaml, parse_eval_result_entries
+
+RESULTS_DIR = ".eval_results"
+
+
+class ResultFileError(Exception):
+    """An existing result file cannot be read or the new one cannot be written."""
+
+
+def result_path(output_dir: Path, benchmark_name: str) -> Path:
+    return output_dir / RESULTS_DIR / f"{benchmark_name}.yaml"
+
+
+def read_entries(path: Path) -> list[EvalResultEntry]:
+    """Entries of an existing result file ([] when there is none)."""
+    if not path.exists():
+        return []
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as ex:
+        raise ResultFileError(
+            f"{path}: existing result file cannot be read ({_first_line(ex)}); fix or move it away"
+        ) from None
+    if data is None:
+        return []
+    if not isinstance(data, list) or not all(isinstance(d, dict) for d in data):
+        raise ResultFileError(
+            f"{path}: existing result file is not a list of entries; fix or move it away"
+        )
+    try:
+        return parse_eval_result_entries(data)
+    except (KeyError, TypeError, ValueError) as ex:
+        raise ResultFileError(
+            f"{path}: existing result file has an entry without {ex} ; fix or move it away"
+        ) from None
+
+
+def merge_entries(old: list[EvalResultEntry], new: list[EvalResultEntry]) -> list[EvalResultEntry]:
+    """Old entries in order, each replaced by the new entry for the same dataset and task."""
+    key = lambda e: (e.dataset_id, e.task_id)  # noqa: E731
+    fresh = {key(e): e for e in new}
+    out = [fresh.pop(key(e), e) for e in old]
+    return out + [e for e in new if key(e) in fresh]
+
+
+def dump_entries(entries: list[EvalResultEntry]) -> str:
+    return yaml.safe_dump(
+        eval_result_entries_to_yaml(entries), sort_keys=False, allow_unicode=True, width=100
+    )
+
+
+def write_entries(path: Path, new: list[EvalResultEntry]) -> list[EvalResultEntry]:
+    """Merge new entries into the file at path and replace it atomically; returns what was written."""
+    entries = merge_entries(read_entries(path), new)
+    atomic_write_text(path, dump_entries(entries))
+    return entries
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as ex:
+        raise ResultFileError(f"{path}: cannot write ({ex.strerror or ex})") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as ex:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(ex, OSError):
+            raise ResultFileError(f"{path}: cannot write ({ex.strerror or ex})") from None
+        raise
+
+
+def _first_line(ex: Any) -> str:
+    text = str(ex).strip()
+    return text.splitlines()[0] if text else type(ex).__name__

@@ -1,0 +1,1 @@
+"""Benchmarks: where their eval.yaml and data come from, and eval.yaml -> Inspect AI tasks."""

@@ -1,0 +1,41 @@
+"""The solver and scorer names an eval.yaml may use, mapped to Inspect's public factories.
+
+The name lists are exactly those Inspect AI's eval.yaml loader allows (HFSolver and
+HFScorer in ``inspect_ai/_eval/task/hf.py``); the factories are the public functions
+of ``inspect_ai.solver`` and ``inspect_ai.scorer`` that Inspect's registry resolves
+those names to.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from inspect_ai import scorer as _scorer
+from inspect_ai import solver as _solver
+
+SOLVERS: dict[str, Callable[..., Any]] = {
+    "prompt_template": _solver.prompt_template,
+    "system_message": _solver.system_message,
+    "user_message": _solver.user_message,
+    "chain_of_thought": _solver.chain_of_thought,
+    "use_tools": _solver.use_tools,
+    "generate": _solver.generate,
+    "self_critique": _solver.self_critique,
+    "multiple_choice": _solver.multiple_choice,
+}
+
+SCORERS: dict[str, Callable[..., Any]] = {
+    "includes": _scorer.includes,
+    "match": _scorer.match,
+    "pattern": _scorer.pattern,
+    "answer": _scorer.answer,
+    "exact": _scorer.exact,
+    "f1": _scorer.f1,
+    "model_graded_qa": _scorer.model_graded_qa,
+    "model_graded_fact": _scorer.model_graded_fact,
+    "choice": _scorer.choice,
+    "math": _scorer.math,
+}
+
+SOLVER_NAMES = tuple(SOLVERS)
+SCORER_NAMES = tuple(SCORERS)

@@ -1,0 +1,96 @@
+"""Where a benchmark comes from: a local folder or eval.yaml file, or (later) a Hub dataset id.
+
+BENCHMARK on the command line is either a local path (a folder laid out as a Hugging
+Face dataset repo with ``eval.yaml`` at its root, or the ``eval.yaml`` file itself)
+or a Hub dataset id ``org/name[@revision]``. A path that exists always wins.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from tasks.errors import BenchmarkError
+from tasks.pins import git_commit_if_clean, tree_digest
+
+HUB_ID = re.compile(r"^(?P<repo>[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*)(?:@(?P<rev>[\w./-]+))?$")
+LOCAL_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
+
+PinKind = Literal["git", "content", "hub"]
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """A benchmark resolved to files on disk and pinned to the exact data evaluated."""
+
+    dataset_id: str  # the id written into result entries
+    name: str  # result file stem: .eval_results/<name>.yaml
+    root: Path  # folder given to datasets.load_dataset
+    eval_yaml: Path
+    revision: str  # git commit, or sha256:<content digest>
+    pin_kind: PinKind
+    local: bool
+
+    def describe(self) -> str:
+        return f"{self.dataset_id}@{self.revision}"
+
+
+def resolve_benchmark(arg: str, *, dataset_id: str | None = None) -> Benchmark:
+    """Resolve the BENCHMARK argument; raise BenchmarkError with one clear line when it cannot be."""
+    if dataset_id is not None and not LOCAL_ID.match(dataset_id):
+        raise BenchmarkError(
+            f"--dataset-id {dataset_id!r}: expected a Hub dataset id like 'org/name'"
+        )
+    path = Path(arg).expanduser()
+    if path.exists():
+        return _local(path, dataset_id)
+    if HUB_ID.match(arg):
+        raise BenchmarkError(
+            f"BENCHMARK {arg!r}: no such local folder, and Hub benchmarks are not supported "
+            "yet; clone the dataset repo and pass its folder instead"
+        )
+    raise BenchmarkError(
+        f"BENCHMARK {arg!r}: no such file or folder (expected a folder with eval.yaml, "
+        "an eval.yaml file, or a Hub dataset id org/name[@revision])"
+    )
+
+
+def _local(path: Path, dataset_id: str | None) -> Benchmark:
+    if path.is_dir():
+        root = path.resolve()
+        eval_yaml = root / "eval.yaml"
+        if not eval_yaml.is_file():
+            raise BenchmarkError(
+                f"BENCHMARK {str(path)!r}: no eval.yaml in this folder "
+                "(expected a dataset repo folder with eval.yaml at its root)"
+            )
+    else:
+        eval_yaml = path.resolve()
+        root = eval_yaml.parent
+    name = _safe_name(root.name)
+    commit = git_commit_if_clean(root)
+    if commit is not None:
+        revision, kind = commit, "git"
+    else:
+        try:
+            revision, kind = tree_digest(root), "content"
+        except OSError as ex:
+            raise BenchmarkError(
+                f"BENCHMARK {str(path)!r}: cannot read {ex.filename}: {ex.strerror}"
+            ) from None
+    return Benchmark(
+        dataset_id=dataset_id or f"local/{name}",
+        name=name,
+        root=root,
+        eval_yaml=eval_yaml,
+        revision=revision,
+        pin_kind=kind,  # type: ignore[arg-type]
+        local=True,
+    )
+
+
+def _safe_name(name: str) -> str:
+    cleaned = re.sub(r"[^\w.-]+", "-", name).strip("-.")
+    return cleaned or "benchmark"

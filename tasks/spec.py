@@ -1,0 +1,285 @@
+"""eval.yaml: read, validate and fingerprint a benchmark's declared method.
+
+The schema is the one Inspect AI's own loader (``inspect eval hf/...``,
+``inspect_ai/_eval/task/hf.py`` in inspect-ai 0.3.285) accepts, with the same
+meaning and the same (pydantic, lax) coercions, so a file is valid here exactly
+when it is valid there. Two additions, both checks Inspect makes late or not at
+all: duplicate task ids are rejected (they would overwrite each other's result
+entry), and solver/scorer ``args`` are checked against the function they are
+passed to, so a typo fails before a model is loaded.
+
+Every problem becomes one line ``FILE: KEY.PATH: what is wrong (expected ...)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import rfc8785
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from typing_extensions import Annotated
+
+from tasks.errors import SpecError
+from tasks.pins import display_path
+from tasks.registry import SCORER_NAMES, SCORERS, SOLVER_NAMES, SOLVERS
+
+EPOCH_REDUCER_PATTERN = r"^(pass_at_\d+|at_least_\d+|max|mode|median|mean)$"
+TASK_KEYS = (
+    "id",
+    "config",
+    "split",
+    "field_spec",
+    "shuffle_choices",
+    "epochs",
+    "epoch_reducer",
+    "solvers",
+    "scorers",
+)
+FRAMEWORK = "inspect-ai"
+
+
+@dataclass
+class FieldSpecModel:
+    """Inspect's FieldSpec as the eval.yaml loader extends it (HFFieldSpec)."""
+
+    input: str = "input"
+    target: str = "target"
+    choices: str | list[str] | None = None
+    id: str = "id"
+    metadata: list[str] | None = None
+    sandbox: str = "sandbox"
+    files: str = "files"
+    setup: str = "setup"
+    input_image: str | None = None
+    checkpoint: str | None = field(default="checkpoint", kw_only=True)
+    description: str | None = field(default=None, kw_only=True)
+
+
+class SolverModel(BaseModel):
+    name: Literal[SOLVER_NAMES]  # type: ignore[valid-type]
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class ScorerModel(BaseModel):
+    name: Literal[SCORER_NAMES]  # type: ignore[valid-type]
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class TaskModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = None
+    config: str = "default"
+    split: str = "test"
+    field_spec: FieldSpecModel
+    shuffle_choices: bool | None = None
+    epochs: int = Field(default=1, ge=1)
+    epoch_reducer: Annotated[str, StringConstraints(pattern=EPOCH_REDUCER_PATTERN)] | None = None
+    solvers: list[SolverModel] = Field(min_length=1)
+    scorers: list[ScorerModel] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One task of an eval.yaml, defaults applied."""
+
+    index: int
+    model: TaskModel
+    id_column: str | None  # field_spec.id when the file names it (Inspect ignores it)
+
+    @property
+    def task_id(self) -> str:
+        return self.model.id if self.model.id is not None else "default"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The task entry after defaults are applied, as plain JSON data."""
+        return self.model.model_dump(mode="json")
+
+    def fingerprint(self) -> str:
+        """sha256 of the RFC 8785 canonical JSON of the task entry after defaults."""
+        return hashlib.sha256(rfc8785.dumps(self.as_dict())).hexdigest()
+
+
+@dataclass(frozen=True)
+class EvalSpec:
+    path: Path
+    name: str | None
+    description: str | None
+    tasks: list[TaskSpec]
+    sha256: str  # of the eval.yaml bytes
+
+    def select(self, ids: list[str] | tuple[str, ...]) -> list[TaskSpec]:
+        if not ids:
+            return list(self.tasks)
+        known = {t.task_id: t for t in self.tasks}
+        missing = [i for i in ids if i not in known]
+        if missing:
+            raise SpecError(
+                [
+                    f"{display_path(self.path)}: --task {i!r} is not a task of this benchmark "
+                    f"(expected one of: {', '.join(known)})"
+                    for i in missing
+                ]
+            )
+        return [known[i] for i in dict.fromkeys(ids)]
+
+
+def load_spec(path: Path) -> EvalSpec:
+    """Read and validate an eval.yaml file; raise SpecError with every problem found."""
+    label = display_path(path)
+    try:
+        raw_bytes = path.read_bytes()
+    except OSError as ex:
+        raise SpecError([f"{path}: cannot read ({ex.strerror or ex})"]) from None
+    try:
+        text = raw_bytes.decode("utf-8")
+    except UnicodeDecodeError as ex:
+        raise SpecError([f"{path}: not valid UTF-8 (byte {ex.start})"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as ex:
+        mark = getattr(ex, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(ex, "problem", None) or str(ex).splitlines()[0]
+        raise SpecError([f"{path}: not valid YAML{where}: {problem}"]) from None
+    return parse_spec(data, path=path, sha256=hashlib.sha256(raw_bytes).hexdigest(), label=label)
+
+
+def parse_spec(data: Any, *, path: Path, sha256: str, label: str | None = None) -> EvalSpec:
+    label = label or display_path(path)
+    problems: list[str] = []
+    if not isinstance(data, dict):
+        raise SpecError([f"{label}: expected a mapping with a 'tasks' list at the top level"])
+    framework = data.get("evaluation_framework")
+    if framework is not None and framework != FRAMEWORK:
+        problems.append(
+            f"{label}: evaluation_framework: {framework!r} is not supported (expected {FRAMEWORK!r})"
+        )
+    for key in ("name", "description"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            problems.append(f"{label}: {key}: expected a string")
+    raw_tasks = data.get("tasks")
+    if raw_tasks is None:
+        problems.append(f"{label}: tasks: required (a list of task entries)")
+        raise SpecError(problems)
+    if not isinstance(raw_tasks, list):
+        problems.append(f"{label}: tasks: expected a list of task entries")
+        raise SpecError(problems)
+    if not raw_tasks:
+        problems.append(f"{label}: tasks: must list at least one task")
+
+    specs: list[TaskSpec] = []
+    seen_ids: dict[str, int] = {}
+    for i, raw in enumerate(raw_tasks):
+        where = f"tasks[{i}]"
+        if not isinstance(raw, dict):
+            problems.append(f"{label}: {where}: expected a mapping")
+            continue
+        try:
+            model = TaskModel.model_validate(raw)
+        except ValidationError as ex:
+            problems.extend(f"{label}: {where}{_format_error(err)}" for err in ex.errors())
+            continue
+        if len(raw_tasks) > 1 and model.id is None:
+            problems.append(f"{label}: {where}.id: required when there is more than one task")
+        if model.id is not None:
+            if model.id in seen_ids:
+                problems.append(
+                    f"{label}: {where}.id: {model.id!r} is already the id of tasks[{seen_ids[model.id]}]"
+                )
+            seen_ids.setdefault(model.id, i)
+        problems.extend(f"{label}: {where}{p}" for p in _check_args(model))
+        raw_fs = raw.get("field_spec")
+        id_column = model.field_spec.id if isinstance(raw_fs, dict) and "id" in raw_fs else None
+        specs.append(TaskSpec(index=i, model=model, id_column=id_column))
+
+    if problems:
+        raise SpecError(problems)
+    return EvalSpec(
+        path=path,
+        name=data.get("name"),
+        description=data.get("description"),
+        tasks=specs,
+        sha256=sha256,
+    )
+
+
+def _check_args(model: TaskModel) -> list[str]:
+    """Check solver/scorer args against the signatures of the functions they go to."""
+    problems = []
+    for kind, entries, registry in (
+        ("solvers", model.solvers, SOLVERS),
+        ("scorers", model.scorers, SCORERS),
+    ):  # registry: name -> Inspect's public factory
+        for j, entry in enumerate(entries):
+            fn = registry[entry.name]
+            try:
+                inspect.signature(fn).bind(**entry.args)
+            except TypeError as ex:
+                problems.append(
+                    f".{kind}[{j}].args: {ex} for {kind[:-1]} '{entry.name}' "
+                    f"(expected: {_describe_params(fn)})"
+                )
+    return problems
+
+
+def _describe_params(fn: Any) -> str:
+    names = [
+        p.name
+        for p in inspect.signature(fn).parameters.values()
+        if p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    ]
+    return ", ".join(names) if names else "no arguments"
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("function-after", "constrained-str") or str(part).startswith(
+            ("list[", "dict[", "literal[", "str", "int", "bool", "function-")
+        ):
+            continue  # pydantic union-branch tags, not keys
+        else:
+            out += f".{part}"
+    return out
+
+
+def _format_error(err: dict[str, Any]) -> str:
+    loc = tuple(err.get("loc", ()))
+    kind = err.get("type", "")
+    value = err.get("input")
+    path = _loc(loc)
+    last = loc[-1] if loc else ""
+    if kind == "missing":
+        return f"{path}: required"
+    if kind == "extra_forbidden":
+        return f"{path}: unknown key (expected one of: {', '.join(TASK_KEYS)})"
+    if kind == "literal_error" and last == "name":
+        what = "solver" if "solvers" in loc else "scorer"
+        allowed = SOLVER_NAMES if what == "solver" else SCORER_NAMES
+        return f"{path}: {value!r} is not a {what} (expected one of: {', '.join(allowed)})"
+    if kind == "string_pattern_mismatch" and last == "epoch_reducer":
+        return (
+            f"{path}: {value!r} is not an epoch reducer "
+            "(expected one of: mean, median, mode, max, pass_at_N, at_least_N)"
+        )
+    if kind == "too_short":
+        return f"{path}: must list at least one entry"
+    if kind == "greater_than_equal":
+        return f"{path}: {value!r} is too small (expected an integer >= {err['ctx']['ge']})"
+    msg = err.get("msg", kind)
+    shown = "" if isinstance(value, (dict, list)) else f" (got {value!r})"
+    return f"{path}: {_lower_first(msg)}{shown}"
+
+
+def _lower_first(s: str) -> str:
+    s = re.sub(r"^Input should be", "expected", s)
+    return s[:1].lower() + s[1:]
