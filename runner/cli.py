@@ -154,7 +154,21 @@ def tiny_model_command(out_dir: Path, steps: int, seed: int, benchmark_dir: Path
 def main(argv: list[str] | None = None) -> Any:
     debug = os.environ.get("RUN_EVAL_DEBUG") == "1"
     try:
-        return cli.main(args=argv, prog_name="run-eval", standalone_mode=True)
+        code = cli.main(args=argv, prog_name="run-eval", standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
+    except click.UsageError as ex:
+        if type(ex).__name__ == "NoArgsIsHelpError" and ex.ctx is not None:
+            click.echo(ex.ctx.get_help())  # bare `run-eval`: show the help
+            sys.exit(0)
+        where = f" (see: {ex.ctx.command_path} --help)" if ex.ctx else ""
+        click.echo(f"run-eval: error: {ex.format_message()}{where}", err=True)
+        sys.exit(EXIT_USAGE)
+    except click.ClickException as ex:
+        click.echo(f"run-eval: error: {ex.format_message()}", err=True)
+        sys.exit(ex.exit_code)
+    except click.exceptions.Abort:
+        click.echo("run-eval: interrupted; no result file was written", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     except KeyboardInterrupt:
         click.echo("run-eval: interrupted; no result file was written", err=True)
         sys.exit(EXIT_INTERRUPTED)

@@ -63,7 +63,7 @@ def resolve_model(spec: str, *, model_id: str | None = None) -> ModelRef:
             raise ModelError(f"MODEL {spec!r}: cannot read {ex.filename}: {ex.strerror}") from None
     if model_id is None:
         if local_path is not None:
-            model_id = f"local/{local_path.name}"
+            model_id = f"local/{local_path.name.lstrip('.') or 'model'}"
         elif provider in LOCAL_PROVIDERS and HUB_ID.match(name):
             model_id = name
         else:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.console import Console
 from rich.table import Table
 
 from runner.run import RunOutcome
+from tasks.pins import display_path
 
 
 def print_outcome(outcome: RunOutcome, console: Console | None = None) -> None:
@@ -16,8 +19,8 @@ def print_outcome(outcome: RunOutcome, console: Console | None = None) -> None:
         table.add_column(col, overflow="fold")
     for r in outcome.results:
         value = f"{r.value:.4f}" + (f" ± {r.stderr:.4f}" if r.stderr is not None else "")
-        table.add_row(r.task_id, r.metric, value, f"{r.samples}/{r.total_samples}", r.log)
+        table.add_row(r.task_id, r.metric, value, f"{r.samples}/{r.total_samples}", display_path(Path(r.log)))
     console.print(table)
-    console.print(f"dataset revision: {b.revision} ({b.pin_kind})", highlight=False)
-    console.print(f"model revision:   {m.revision or 'not pinned'}", highlight=False)
-    console.print(f"result file:      {outcome.result_file}", highlight=False)
+    console.print(f"dataset revision: {b.revision} ({b.pin_kind})", highlight=False, soft_wrap=True)
+    console.print(f"model revision:   {m.revision or 'not pinned'}", highlight=False, soft_wrap=True)
+    console.print(f"result file:      {outcome.result_file}", highlight=False, soft_wrap=True)

@@ -11,9 +11,13 @@ answers ``examples/arithmetic`` in the formats its scorers expect:
 
 Prompts are rendered exactly as Inspect's ``hf/`` provider sends them: the chat template
 below (whose generation prompt ends in ``assistant:`` with no trailing space, so every
-answer starts with a space-prefixed BPE token) then a plain tokenizer call. Loss is on
-the answer tokens (and the end token) only. The result is a demo model: it answers in the
-right format but is not accurate. Load it with ``hf/<path>`` and ``do_sample=False``.
+answer starts with a space-prefixed token such as ``Ġ5``) then a plain tokenizer call.
+The tokenizer puts one digit per token, so the model learns the order of ten digit tokens
+(shared by both tasks) instead of a hundred number tokens; that is what makes comparison
+learnable in a few hundred steps. Loss is on the answer tokens (and the end token) only.
+The result is a demo model: it answers in the right format nearly always but is often
+wrong (seed 0: 67% addition, 47% comparison; other seeds vary; chance is ~5% and 25%).
+Load it with ``hf/<path>`` and model arg ``do_sample=False`` (greedy).
 
 Training data never contains the benchmark's test items when ``benchmark_dir`` is given:
 the sums in ``data/addition.jsonl`` are left out, and any comparison option set equal to
@@ -33,17 +37,16 @@ from pathlib import Path
 from typing import Callable
 
 import torch
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
-try:  # use Inspect's own text so training prompts match eval prompts exactly
-    from inspect_ai.solver._multiple_choice import SINGLE_ANSWER_TEMPLATE
-except ImportError:  # pragma: no cover - same text as inspect-ai 0.3.x
-    SINGLE_ANSWER_TEMPLATE = (
-        "Answer the following multiple choice question. The entire content of your "
-        "response should be of the following format: 'ANSWER: $LETTER' (without quotes) "
-        "where LETTER is one of {letters}.\n\n{question}\n\n{choices}"
-    )
+# Inspect's multiple_choice single-answer prompt (inspect-ai 0.3.x), copied so that the
+# package uses only Inspect's public API; tests check it against the prompts Inspect sends.
+SINGLE_ANSWER_TEMPLATE = (
+    "Answer the following multiple choice question. The entire content of your "
+    "response should be of the following format: 'ANSWER: $LETTER' (without quotes) "
+    "where LETTER is one of {letters}.\n\n{question}\n\n{choices}"
+)
 
 EOS = "<|end|>"
 CHAT_TEMPLATE = (
@@ -54,9 +57,11 @@ ADDITION_TEMPLATE = "Answer with the number only.\n\n{prompt}"  # eval.yaml's pr
 COMPARISON_QUESTION = "Which number is the largest?"
 LETTERS = "ABCD"
 N_COMPARISON = 3000  # size of the pool of random comparison items
-BATCH = 32
+ADD_BATCH, CMP_BATCH = 16, 32
 LR = 3e-3
 HIDDEN, LAYERS = 128, 2
+# GPT-2's pre-tokenizer regex with " ?\p{N}" instead of " ?\p{N}+": one digit per token
+SPLIT_PATTERN = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"
 
 
 def _addition_items(benchmark_dir: Path | None) -> list[tuple[str, str]]:
@@ -96,7 +101,10 @@ def _comparison_items(benchmark_dir: Path | None, rng: random.Random) -> list[tu
 def _train_tokenizer(texts: list[str]) -> PreTrainedTokenizerFast:
     """A byte-level BPE trained on ``texts``, wrapped for transformers with a chat template."""
     tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(SPLIT_PATTERN), behavior="isolated"),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+    ])
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=1000,
@@ -122,17 +130,26 @@ def _encode(tokenizer: PreTrainedTokenizerFast, items: list[tuple[str, str]]) ->
 
 
 def _batch(examples: list[tuple[list[int], int]], pad_id: int) -> dict[str, torch.Tensor]:
-    """Right-padded batch with labels only on the answer tokens (positions start at 0,
-    as ``generate`` derives them from the attention mask under left padding)."""
+    """Right-padded batch with labels only on the answer tokens. No attention mask is
+    needed: attention is causal, so trailing pads never reach real tokens, and positions
+    start at 0 just as ``generate`` derives them from the mask under left padding."""
     width = max(len(ids) for ids, _ in examples)
     input_ids = torch.full((len(examples), width), pad_id, dtype=torch.long)
     labels = torch.full((len(examples), width), -100, dtype=torch.long)
-    mask = torch.zeros((len(examples), width), dtype=torch.long)
     for row, (ids, n_prompt) in enumerate(examples):
         input_ids[row, : len(ids)] = torch.tensor(ids)
         labels[row, n_prompt : len(ids)] = torch.tensor(ids[n_prompt:])
-        mask[row, : len(ids)] = 1
-    return {"input_ids": input_ids, "attention_mask": mask, "labels": labels}
+    return {"input_ids": input_ids, "labels": labels}
+
+
+def _make_model(vocab_size: int, eos_id: int) -> LlamaForCausalLM:
+    """A freshly initialised 2-layer Llama (seeded by the caller's torch.manual_seed)."""
+    config = LlamaConfig(
+        vocab_size=vocab_size, hidden_size=HIDDEN, intermediate_size=2 * HIDDEN, num_hidden_layers=LAYERS,
+        num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=256,
+        tie_word_embeddings=True, bos_token_id=eos_id, eos_token_id=eos_id, pad_token_id=eos_id,
+    )
+    return LlamaForCausalLM(config)
 
 
 def _replace_dir(src: Path, dst: Path) -> None:
@@ -159,8 +176,12 @@ def build(
     Deterministic for a given ``seed`` (on a given machine and torch build). The folder is
     written beside ``out_dir`` and renamed into place, so a crash never leaves a partial
     model; an existing ``out_dir`` is replaced. ``benchmark_dir`` is the benchmark folder
-    (holding ``data/*.jsonl``) whose test items must stay out of training.
+    (holding ``data/*.jsonl``) whose test items must stay out of training; with ``None``
+    all 100 sums are trained on. ``progress`` receives one-line status messages.
+    Takes about 30 s for 300 steps on 2 CPU cores.
     """
+    if steps < 1:
+        raise ValueError("steps must be at least 1")
     say = progress or (lambda _msg: None)
     out = Path(out_dir).resolve()
     bench = Path(benchmark_dir) if benchmark_dir is not None else None
@@ -175,12 +196,7 @@ def build(
     add_ex, cmp_ex = _encode(tokenizer, addition), _encode(tokenizer, comparison)
     eos = tokenizer.eos_token_id
 
-    config = LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=HIDDEN, intermediate_size=2 * HIDDEN, num_hidden_layers=LAYERS,
-        num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=256,
-        tie_word_embeddings=True, bos_token_id=eos, eos_token_id=eos, pad_token_id=eos,
-    )
-    model = LlamaForCausalLM(config)
+    model = _make_model(len(tokenizer), eos)
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=0.01)
     warmup = max(1, steps // 10)
@@ -189,8 +205,11 @@ def build(
     )
     say(f"training {sum(p.numel() for p in model.parameters()):,} parameters for {steps} steps")
     for step in range(steps):
-        examples = [rng.choice(add_ex) for _ in range(BATCH // 2)] + [rng.choice(cmp_ex) for _ in range(BATCH // 2)]
-        loss = model(**_batch(examples, eos)).loss
+        # one batch per task (their prompts differ in length, so this avoids padding)
+        loss = sum(
+            model(**_batch([rng.choice(pool) for _ in range(n)], eos)).loss
+            for pool, n in ((add_ex, ADD_BATCH), (cmp_ex, CMP_BATCH))
+        )
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -204,10 +223,14 @@ def build(
     model.generation_config.max_new_tokens = 16
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
+    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}-{os.urandom(4).hex()}"
+    tmp.mkdir()  # (unlike mkdtemp, honours the umask)
     try:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
+        file_mode = tmp.stat().st_mode & 0o666
+        for f in tmp.iterdir():  # some writers leave 0600 files
+            f.chmod(file_mode)
         _replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -68,6 +68,11 @@ def build_task(
                 f"{display_path(spec.path)}: tasks[{task.index}].field_spec: row {row} of config "
                 f"{m.config!r} split {m.split!r} cannot become a sample: {type(ex).__name__}: {ex}"
             ) from None
+    if not samples:
+        raise BenchmarkError(
+            f"{display_path(spec.path)}: tasks[{task.index}]: config {m.config!r} split "
+            f"{m.split!r} has no rows"
+        )
     dataset = MemoryDataset(
         samples, name=f"{benchmark.dataset_id}/{task.task_id}", location=str(benchmark.root)
     )
@@ -135,7 +140,8 @@ def referenced_columns(fs: FieldSpecModel, id_column: str | None) -> list[tuple[
 def _load_problem(benchmark: Benchmark, config: str, split: str, ex: Exception) -> str:
     import datasets
 
-    msg = str(ex).strip().splitlines()[0] if str(ex).strip() else type(ex).__name__
+    text = str(ex).strip()
+    msg = text.splitlines()[0] if text else f"no rows could be read ({type(ex).__name__})"
     try:
         configs = datasets.get_dataset_config_names(str(benchmark.root))
     except Exception:

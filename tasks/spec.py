@@ -18,7 +18,7 @@ import inspect
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 import rfc8785
 import yaml
@@ -220,7 +220,7 @@ def _check_args(model: TaskModel) -> list[str]:
         for j, entry in enumerate(entries):
             fn = registry[entry.name]
             try:
-                inspect.signature(fn).bind(**entry.args)
+                _bind_args(fn, entry.args)
             except TypeError as ex:
                 problems.append(
                     f".{kind}[{j}].args: {ex} for {kind[:-1]} '{entry.name}' "
@@ -229,12 +229,43 @@ def _check_args(model: TaskModel) -> list[str]:
     return problems
 
 
+def _bind_args(fn: Any, args: dict[str, Any]) -> None:
+    """Raise TypeError as calling fn(**args) would, also for keys a typed **kwargs lacks."""
+    sig = inspect.signature(fn)
+    bound = sig.bind(**args)
+    for name, value in bound.arguments.items():
+        param = sig.parameters[name]
+        if param.kind is not inspect.Parameter.VAR_KEYWORD:
+            continue
+        allowed = _unpacked_keys(fn, name)
+        unknown = [k for k in value if allowed is not None and k not in allowed]
+        if unknown:
+            raise TypeError(f"got an unexpected keyword argument {unknown[0]!r}")
+
+
+def _unpacked_keys(fn: Any, param: str) -> set[str] | None:
+    """The keys of ``**kwargs: Unpack[SomeTypedDict]``; None when any key is allowed."""
+    try:
+        ann = inspect.signature(fn, eval_str=True).parameters[param].annotation
+    except (NameError, TypeError):
+        return None
+    if getattr(get_origin(ann), "__name__", str(get_origin(ann))).endswith("Unpack"):
+        (typed_dict,) = get_args(ann)
+        return set(get_type_hints(typed_dict))
+    return None
+
+
 def _describe_params(fn: Any) -> str:
     names = [
         p.name
         for p in inspect.signature(fn).parameters.values()
         if p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
     ]
+    sig = inspect.signature(fn)
+    for p in sig.parameters.values():
+        if p.kind is inspect.Parameter.VAR_KEYWORD:
+            keys = _unpacked_keys(fn, p.name)
+            names.append(f"{', '.join(sorted(keys))}" if keys is not None else f"**{p.name}")
     return ", ".join(names) if names else "no arguments"
 
 

@@ -1,0 +1,207 @@
+"""End to end through the installed `run-eval` command: the tiny model on the example benchmark."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from huggingface_hub import parse_eval_result_entries
+from inspect_ai.log import read_eval_log
+
+from tasks.pins import tree_digest
+from tasks.source import resolve_benchmark
+from tasks.spec import load_spec
+
+from benchdata import FIXTURES
+from conftest import assert_clean_error, run_cli
+
+
+def read_results(path: Path) -> list[dict]:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def full_run(tiny_model: Path, tmp_path_factory) -> dict:
+    """One full run of both tasks, shared by the assertions below (it is the slow part)."""
+    work = tmp_path_factory.mktemp("full")
+    import shutil
+
+    from conftest import EXAMPLE
+
+    bench = work / "arithmetic"
+    shutil.copytree(EXAMPLE, bench)
+    proc = run_cli(f"hf/{tiny_model}", str(bench), "--output-dir", "out", "--log-dir", "logs",
+                   "--model-id", "me/tiny", "--max-tokens", "8", cwd=work)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return {"work": work, "bench": bench, "proc": proc, "file": work / "out" / ".eval_results" / "arithmetic.yaml"}
+
+
+def test_run_writes_community_evals_file(full_run, tiny_model):
+    data = read_results(full_run["file"])
+    entries = parse_eval_result_entries(data)
+    assert [e.task_id for e in entries] == ["addition", "comparison"]
+    pin = resolve_benchmark(str(full_run["bench"])).revision
+    for raw, e in zip(data, entries):
+        assert set(raw) == {"dataset", "value", "date", "source", "notes"}
+        assert e.dataset_id == "local/arithmetic" and e.dataset_revision == pin
+        assert 0.0 <= e.value <= 1.0
+        assert e.date.endswith("Z") and "T" in e.date
+        assert e.source_name == "Inspect log" and Path(e.source_url).is_file()
+        assert "inspect-ai 0.3.285 via run-eval" in e.notes
+        assert "seed: 42" in e.notes and "decoding: greedy" in e.notes
+        assert "limit" not in e.notes and "tasks run" not in e.notes
+    assert "choices shuffled with seed 42" in entries[1].notes
+    assert "solvers: prompt_template, generate; scorer: match (accuracy)" in entries[0].notes
+    assert "date: '" in full_run["file"].read_text()
+
+
+def test_value_and_evidence_come_from_the_inspect_log(full_run, tiny_model):
+    entries = parse_eval_result_entries(read_results(full_run["file"]))
+    spec = load_spec(full_run["bench"] / "eval.yaml")
+    for e, task in zip(entries, spec.tasks):
+        log = read_eval_log(e.source_url)
+        assert log.status == "success" and len(log.samples) == 30
+        scores = [s.scores[next(iter(s.scores))].value for s in log.samples]
+        accuracy = sum(1 for v in scores if v == "C") / len(scores)
+        assert e.value == pytest.approx(accuracy)
+        record = log.eval.metadata["run_eval"]
+        assert record["model"] == {"spec": f"hf/{tiny_model}", "id": "me/tiny", "revision": tree_digest(tiny_model)}
+        assert record["dataset"]["revision"] == e.dataset_revision
+        assert record["spec"]["sha256"] == task.fingerprint()
+        assert record["spec"]["eval_yaml_sha256"] == spec.sha256
+        assert record["generate_config"] == {"seed": 42, "max_tokens": 8}
+        assert record["model_args"] == {"do_sample": False}
+        assert log.eval.model_args.get("do_sample") is False
+
+
+def test_model_answers_in_format_and_beats_nothing(full_run):
+    entries = parse_eval_result_entries(read_results(full_run["file"]))
+    log = read_eval_log(entries[1].source_url)
+    formatted = [s for s in log.samples if s.output.completion.strip().startswith("ANSWER:")]
+    assert len(formatted) >= 27, [s.output.completion for s in log.samples]
+
+
+def test_table_printed(full_run):
+    out = full_run["proc"].stdout
+    for needle in ("addition", "comparison", "accuracy", "±", "30/30", "result file:", "arithmetic.yaml"):
+        assert needle in out, out
+
+
+def test_same_command_same_numbers_and_outputs(full_run, tiny_model):
+    work = full_run["work"]
+    proc = run_cli(f"hf/{tiny_model}", str(full_run["bench"]), "--output-dir", "again", "--log-dir", "logs2",
+                   "--model-id", "me/tiny", "--max-tokens", "8", cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    first = parse_eval_result_entries(read_results(full_run["file"]))
+    second = parse_eval_result_entries(read_results(work / "again" / ".eval_results" / "arithmetic.yaml"))
+    assert [e.value for e in first] == [e.value for e in second]
+    assert [e.dataset_revision for e in first] == [e.dataset_revision for e in second]
+    for a, b in zip(first, second):
+        la, lb = read_eval_log(a.source_url), read_eval_log(b.source_url)
+        assert [s.output.completion for s in la.samples] == [s.output.completion for s in lb.samples]
+
+
+def test_subset_and_limit_keep_other_entries(full_run, tiny_model):
+    work = full_run["work"]
+    out = work / "subset"
+    (out / ".eval_results").mkdir(parents=True)
+    before = read_results(full_run["file"])
+    (out / ".eval_results" / "arithmetic.yaml").write_text(yaml.safe_dump(before, sort_keys=False))
+    proc = run_cli(f"hf/{tiny_model}", str(full_run["bench"]), "--task", "addition", "--limit", "5",
+                   "--output-dir", str(out), "--log-dir", "logs3", cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    after = read_results(out / ".eval_results" / "arithmetic.yaml")
+    assert [e["dataset"]["task_id"] for e in after] == ["addition", "comparison"]
+    assert after[1] == before[1]
+    assert "limit: 5 of 30 samples" in after[0]["notes"]
+    assert "tasks run: addition of addition, comparison" in after[0]["notes"]
+    assert read_eval_log(after[0]["source"]["url"]).results.completed_samples == 5
+
+
+@pytest.mark.parametrize(
+    "args, needles",
+    [
+        (["mockllm/model", str(FIXTURES / "invalid" / "custom_names.yaml")],
+         ["tasks[0].solvers[0].name: 'speech_spoof_solver' is not a solver", "tasks[0].metrics: unknown key"]),
+        (["mockllm/model", "no-such-benchmark"], ["BENCHMARK 'no-such-benchmark': no such file or folder"]),
+        (["nomodel", "BENCH"], ["MODEL 'nomodel': expected an Inspect model string"]),
+        (["hf/./no-such-model", "BENCH"], ["no such model folder"]),
+        (["mockllm/model", "BENCH", "--task", "nope"], ["--task 'nope' is not a task of this benchmark"]),
+        (["mockllm/model", "BENCH", "-M", "hf_token=abc"], ["secrets are not accepted as model args"]),
+        (["mockllm/model", "BENCH", "--limit", "0"], ["--limit"]),
+        (["mockllm/model", "BENCH", "--seed", "x"], ["--seed"]),
+    ],
+)
+def test_bad_input_is_one_line_and_writes_nothing(args, needles, tmp_path, example_copy):
+    args = [str(example_copy) if a == "BENCH" else a for a in args]
+    proc = run_cli(*args, cwd=tmp_path)
+    assert_clean_error(proc, *needles)
+    assert proc.returncode == 2
+    assert not (tmp_path / ".eval_results").exists()
+    assert "abc" not in proc.stdout + proc.stderr  # a secret given by mistake is never echoed
+
+
+def test_broken_model_folder_fails_cleanly(tmp_path, example_copy):
+    broken = tmp_path / "broken-model"
+    broken.mkdir()
+    (broken / "config.json").write_text('{"model_type": "llama", "vocab_size": "many"}')
+    proc = run_cli(f"hf/{broken}", str(example_copy), "--limit", "2", cwd=tmp_path)
+    assert_clean_error(proc)
+    assert proc.returncode == 1
+    assert not (tmp_path / ".eval_results").exists()
+
+
+def test_sample_errors_fail_the_run_without_result(tmp_path, example_copy):
+    # mockllm counts tokens with a tokenizer it would download: with no network every sample errors
+    proc = run_cli("mockllm/model", str(example_copy), "--limit", "2", cwd=tmp_path)
+    assert_clean_error(proc, "samples failed", "no result file was written")
+    assert proc.returncode == 1
+    assert not (tmp_path / ".eval_results").exists()
+    assert list((tmp_path / "logs").glob("*.eval"))  # the evidence of the failure is kept
+
+
+def test_unreadable_existing_result_file_stops_before_the_run(tmp_path, example_copy, tiny_model):
+    out = tmp_path / ".eval_results"
+    out.mkdir()
+    (out / "arithmetic.yaml").write_text("{broken: [")
+    proc = run_cli(f"hf/{tiny_model}", str(example_copy), cwd=tmp_path)
+    assert_clean_error(proc, "existing result file cannot be read")
+    assert (out / "arithmetic.yaml").read_text() == "{broken: ["
+    assert not (tmp_path / "logs").exists()  # failed before Inspect started
+
+
+def test_interrupt_leaves_no_result(tmp_path, example_copy, tiny_model):
+    proc = subprocess.Popen(
+        ["run-eval", f"hf/{tiny_model}", str(example_copy), "--max-connections", "1"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=os.environ.copy(), start_new_session=True,
+    )
+    deadline = time.time() + 120
+    logs = tmp_path / "logs"
+    while time.time() < deadline and proc.poll() is None and not (logs.exists() and any(logs.iterdir())):
+        time.sleep(0.2)
+    assert proc.poll() is None, "the run ended before it could be interrupted"
+    time.sleep(1.0)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode != 0, out + err
+    assert "Traceback" not in out + err
+    assert not (tmp_path / ".eval_results").exists()
+
+
+def test_tiny_model_trained_on_the_prompts_inspect_sends(full_run):
+    from runner.tiny_model import ADDITION_TEMPLATE, LETTERS, SINGLE_ANSWER_TEMPLATE
+
+    entries = parse_eval_result_entries(read_results(full_run["file"]))
+    add_log, cmp_log = (read_eval_log(e.source_url) for e in entries)
+    for s in add_log.samples:
+        assert s.messages[0].text == ADDITION_TEMPLATE.format(prompt=s.input)
+    for s in cmp_log.samples:
+        choices = "\n".join(f"{LETTERS[i]}) {c}" for i, c in enumerate(s.choices))
+        assert s.messages[0].text == SINGLE_ANSWER_TEMPLATE.format(
+            question=s.input, choices=choices, letters=",".join(LETTERS))

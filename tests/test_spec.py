@@ -1,0 +1,227 @@
+"""eval.yaml validation: every key, every default, every error, and acceptance parity with Inspect."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tasks.errors import SpecError
+from tasks.spec import load_spec, parse_spec
+
+from benchdata import FIXTURES, VALID
+
+MINIMAL = {
+    "field_spec": {"input": "q", "target": "a"},
+    "solvers": [{"name": "generate"}],
+    "scorers": [{"name": "exact"}],
+}
+
+
+def problems(data, name="eval.yaml") -> list[str]:
+    with pytest.raises(SpecError) as info:
+        parse_spec(data, path=Path(name), sha256="0" * 64)
+    return info.value.lines
+
+
+def parse(data):
+    return parse_spec(data, path=Path("eval.yaml"), sha256="0" * 64)
+
+
+@pytest.mark.parametrize("name", VALID)
+def test_valid_fixtures_load(name):
+    spec = load_spec(FIXTURES / "valid" / f"{name}.yaml")
+    assert spec.tasks
+    assert spec.name
+
+
+def test_invalid_fixtures_each_problem_one_line():
+    inv = FIXTURES / "invalid"
+    assert problems(yaml.safe_load((inv / "bad_reducer.yaml").read_text()), "bad_reducer.yaml") == [
+        "bad_reducer.yaml: tasks[0].epochs: 0 is too small (expected an integer >= 1)",
+        "bad_reducer.yaml: tasks[0].epoch_reducer: 'best_of_3' is not an epoch reducer "
+        "(expected one of: mean, median, mode, max, pass_at_N, at_least_N)",
+        "bad_reducer.yaml: tasks[0].solvers: must list at least one entry",
+    ]
+    lines = problems(yaml.safe_load((inv / "custom_names.yaml").read_text()), "custom_names.yaml")
+    assert lines[0].startswith(
+        "custom_names.yaml: tasks[0].solvers[0].name: 'speech_spoof_solver' is not a solver "
+        "(expected one of: prompt_template, system_message"
+    )
+    assert lines[1].startswith("custom_names.yaml: tasks[0].scorers[0].name: 'eer_scorer' is not a scorer")
+    assert lines[2].startswith("custom_names.yaml: tasks[0].metrics: unknown key (expected one of: id, config")
+    lines = problems(yaml.safe_load((inv / "legacy_keys.yaml").read_text()), "legacy_keys.yaml")
+    assert [line.split(":")[1].strip() for line in lines] == ["tasks[0].name", "tasks[0].subset", "tasks[0].splits"]
+    assert problems(yaml.safe_load((inv / "missing_ids.yaml").read_text()), "missing_ids.yaml") == [
+        "missing_ids.yaml: tasks[0].id: required when there is more than one task",
+        "missing_ids.yaml: tasks[1].id: required when there is more than one task",
+    ]
+
+
+def test_defaults_applied_and_fingerprint_stable():
+    spec = parse({"tasks": [MINIMAL]})
+    (task,) = spec.tasks
+    d = task.as_dict()
+    assert d["config"] == "default" and d["split"] == "test" and d["epochs"] == 1
+    assert d["id"] is None and d["shuffle_choices"] is None and d["epoch_reducer"] is None
+    assert d["field_spec"]["choices"] is None and d["field_spec"]["metadata"] is None
+    assert d["solvers"] == [{"name": "generate", "args": {}}]
+    assert task.task_id == "default"
+    # defaults written out explicitly give the same fingerprint: it is taken after defaults
+    explicit = copy.deepcopy(MINIMAL) | {"config": "default", "split": "test", "epochs": 1}
+    assert parse({"tasks": [explicit]}).tasks[0].fingerprint() == task.fingerprint()
+    assert len(task.fingerprint()) == 64
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"split": "validation"},
+        {"config": "other"},
+        {"epochs": 2},
+        {"epoch_reducer": "max"},
+        {"shuffle_choices": True},
+        {"field_spec": {"input": "q", "target": "literal:A"}},
+        {"scorers": [{"name": "exact"}, {"name": "f1"}]},
+        {"solvers": [{"name": "generate", "args": {"tool_calls": "none"}}]},
+    ],
+)
+def test_fingerprint_changes_with_method(change):
+    base = parse({"tasks": [MINIMAL]}).tasks[0].fingerprint()
+    assert parse({"tasks": [MINIMAL | change]}).tasks[0].fingerprint() != base
+
+
+def test_top_level_keys():
+    spec = parse({"name": "N", "description": "D", "evaluation_framework": "inspect-ai", "other": 1, "tasks": [MINIMAL]})
+    assert (spec.name, spec.description) == ("N", "D")
+    assert problems({"evaluation_framework": "lighteval", "tasks": [MINIMAL]}) == [
+        "eval.yaml: evaluation_framework: 'lighteval' is not supported (expected 'inspect-ai')"
+    ]
+    assert problems({"name": ["x"], "tasks": [MINIMAL]}) == ["eval.yaml: name: expected a string"]
+
+
+@pytest.mark.parametrize(
+    "data, expected",
+    [
+        ([], "eval.yaml: expected a mapping with a 'tasks' list at the top level"),
+        ("text", "eval.yaml: expected a mapping with a 'tasks' list at the top level"),
+        ({"name": "x"}, "eval.yaml: tasks: required (a list of task entries)"),
+        ({"tasks": {"a": 1}}, "eval.yaml: tasks: expected a list of task entries"),
+        ({"tasks": []}, "eval.yaml: tasks: must list at least one task"),
+        ({"tasks": ["x"]}, "eval.yaml: tasks[0]: expected a mapping"),
+    ],
+)
+def test_structure_errors(data, expected):
+    assert problems(data) == [expected]
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        ({"field_spec": None}, "tasks[0].field_spec:"),
+        ({"solvers": None}, "tasks[0].solvers:"),
+        ({"scorers": []}, "tasks[0].scorers: must list at least one entry"),
+        ({"scorers": [{"name": "choise"}]}, "tasks[0].scorers[0].name: 'choise' is not a scorer (expected one of: includes"),
+        ({"solvers": [{"args": {}}]}, "tasks[0].solvers[0].name: required"),
+        ({"epochs": "many"}, "tasks[0].epochs: expected a valid integer"),
+        ({"shuffle_choices": "perhaps"}, "tasks[0].shuffle_choices: expected a valid boolean"),
+        ({"split": 3}, "tasks[0].split: expected a valid string"),
+        ({"field_spec": {"input": "q", "metadata": "x"}}, "tasks[0].field_spec.metadata: expected a valid list"),
+        ({"field_spec": {"input": "q", "choices": 3}}, "tasks[0].field_spec.choices"),
+        ({"solvers": [{"name": "generate", "args": {"nope": 1}}]},
+         "tasks[0].solvers[0].args: got an unexpected keyword argument 'nope' for solver 'generate'"),
+        ({"scorers": [{"name": "exact", "args": {"x": 1}}]},
+         "tasks[0].scorers[0].args: got an unexpected keyword argument 'x' for scorer 'exact' (expected: no arguments)"),
+        ({"scorers": [{"name": "pattern"}]},
+         "tasks[0].scorers[0].args: missing a required argument: 'pattern' for scorer 'pattern'"),
+        ({"solvers": [{"name": "generate", "args": "x"}]}, "tasks[0].solvers[0].args: expected a valid dictionary"),
+        ({"epoch_reducer": "pass_at_"}, "tasks[0].epoch_reducer: 'pass_at_' is not an epoch reducer"),
+    ],
+)
+def test_task_errors_name_key_path(change, expected):
+    lines = problems({"tasks": [MINIMAL | change]})
+    assert any(line.startswith(f"eval.yaml: {expected}") for line in lines), lines
+    assert all("\n" not in line for line in lines)
+
+
+def test_duplicate_ids_rejected():
+    a = MINIMAL | {"id": "x"}
+    assert problems({"tasks": [a, a]}) == ["eval.yaml: tasks[1].id: 'x' is already the id of tasks[0]"]
+
+
+def test_select_tasks():
+    spec = parse({"tasks": [MINIMAL | {"id": "a"}, MINIMAL | {"id": "b"}]})
+    assert [t.task_id for t in spec.select([])] == ["a", "b"]
+    assert [t.task_id for t in spec.select(["b", "b"])] == ["b"]
+    with pytest.raises(SpecError) as info:
+        spec.select(["c"])
+    assert info.value.lines == ["eval.yaml: --task 'c' is not a task of this benchmark (expected one of: a, b)"]
+
+
+def test_file_level_errors(tmp_path):
+    bad = tmp_path / "eval.yaml"
+    bad.write_bytes(b"tasks: [\n")
+    with pytest.raises(SpecError) as info:
+        load_spec(bad)
+    assert "not valid YAML at line" in info.value.lines[0]
+    bad.write_bytes(b"\xff\xfe")
+    with pytest.raises(SpecError) as info:
+        load_spec(bad)
+    assert info.value.lines[0].endswith("not valid UTF-8 (byte 0)")
+    with pytest.raises(SpecError) as info:
+        load_spec(tmp_path / "missing.yaml")
+    assert "cannot read" in info.value.lines[0]
+
+
+def test_id_column_only_when_named():
+    assert parse({"tasks": [MINIMAL]}).tasks[0].id_column is None
+    fs = {"input": "q", "target": "a", "id": "qid"}
+    assert parse({"tasks": [MINIMAL | {"field_spec": fs}]}).tasks[0].id_column == "qid"
+
+
+# --- acceptance parity with Inspect's own loader's schema --------------------------------
+
+VARIANTS = [
+    MINIMAL,
+    MINIMAL | {"epochs": "3"},
+    MINIMAL | {"epochs": 0},
+    MINIMAL | {"epochs": 1.5},
+    MINIMAL | {"shuffle_choices": "yes"},
+    MINIMAL | {"shuffle_choices": "perhaps"},
+    MINIMAL | {"epoch_reducer": "pass_at_2"},
+    MINIMAL | {"epoch_reducer": "at_least_1"},
+    MINIMAL | {"epoch_reducer": "best"},
+    MINIMAL | {"metrics": ["x"]},
+    MINIMAL | {"field_spec": {}},
+    MINIMAL | {"field_spec": {"input": "q", "unknown": 1}},
+    MINIMAL | {"field_spec": {"choices": ["a", "b"], "metadata": ["m"], "input_image": "img"}},
+    MINIMAL | {"field_spec": {"choices": 5}},
+    MINIMAL | {"field_spec": {"description": "d", "checkpoint": None, "sandbox": "s"}},
+    MINIMAL | {"solvers": [{"name": "generate", "extra": 1}]},
+    MINIMAL | {"solvers": [{"name": "custom"}]},
+    MINIMAL | {"scorers": [{"name": "math", "args": {"timeout": 3}}]},
+    MINIMAL | {"solvers": []},
+    MINIMAL | {"id": 5},
+    MINIMAL | {"config": None},
+]
+
+
+@pytest.mark.parametrize("i", range(len(VARIANTS)))
+def test_schema_accepts_exactly_what_inspect_accepts(i):
+    from inspect_ai._eval.task.hf import HFTask  # test-only: Inspect's own schema
+    from pydantic import ValidationError
+
+    variant = VARIANTS[i]
+    try:
+        HFTask.model_validate(copy.deepcopy(variant))
+        inspect_ok = True
+    except ValidationError:
+        inspect_ok = False
+    try:
+        parse({"tasks": [copy.deepcopy(variant)]})
+        ours_ok = True
+    except SpecError:
+        ours_ok = False
+    assert ours_ok == inspect_ok, variant
