@@ -102,7 +102,7 @@ def run_command(
                or the eval.yaml file itself
     """
     from runner.report import print_outcome
-    from runner.run import RunFailed, RunRequest, execute
+    from runner.run import RunFailed, RunInterrupted, RunRequest, execute
 
     try:
         req = RunRequest(
@@ -125,6 +125,8 @@ def run_command(
         outcome = execute(req)
     except (TasksError, ResultFileError, ModelError) as ex:
         fail(getattr(ex, "lines", None) or [str(ex)])
+    except RunInterrupted as ex:
+        fail(ex.lines, EXIT_INTERRUPTED)
     except RunFailed as ex:
         fail(ex.lines, EXIT_FAILED)
     print_outcome(outcome)

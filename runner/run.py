@@ -23,11 +23,15 @@ from tasks.spec import EvalSpec, load_spec
 
 
 class RunFailed(Exception):
-    """The evaluation ran but did not finish; ``lines`` say why, ``logs`` hold the evidence."""
+    """The evaluation ran but did not finish; ``lines`` say why, the Inspect logs hold the evidence."""
 
     def __init__(self, lines: list[str]):
         self.lines = lines
         super().__init__("\n".join(lines))
+
+
+class RunInterrupted(RunFailed):
+    """The user stopped the run (Ctrl-C) before every task finished."""
 
 
 @dataclass
@@ -113,6 +117,11 @@ def execute(req: RunRequest) -> RunOutcome:
         fail_on_error=False,
         **decoding.generate_config,
     )
+    if len(logs) < len(built) or any(log.status == "cancelled" for log in logs):
+        raise RunInterrupted(
+            [f"interrupted before every task finished; no result file was written "
+             f"(Inspect logs so far: {req.log_dir})"]
+        )
     failures = []
     for b, log in zip(built, logs):
         # fail_on_error=False keeps Inspect from printing tracebacks; an errored sample
@@ -128,8 +137,6 @@ def execute(req: RunRequest) -> RunOutcome:
                 f"task {b.spec.task_id!r}: {len(errored)} of {len(log.samples)} samples failed, "
                 f"first: {one_line(errored[0].error.message)} (Inspect log: {log.location})"
             )
-    if len(logs) != len(built):
-        failures.append(f"Inspect returned {len(logs)} logs for {len(built)} tasks")
     if failures:
         raise RunFailed(failures + ["no result file was written"])
 
