@@ -7,6 +7,7 @@ bad input) or 1 (the run failed); tracebacks are shown only with RUN_EVAL_DEBUG=
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 from pathlib import Path
@@ -171,7 +172,7 @@ def main(argv: list[str] | None = None) -> Any:
     except click.exceptions.Abort:
         click.echo("run-eval: interrupted; no result file was written", err=True)
         sys.exit(EXIT_INTERRUPTED)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl-C surfaces as either
         click.echo("run-eval: interrupted; no result file was written", err=True)
         sys.exit(EXIT_INTERRUPTED)
     except SystemExit:

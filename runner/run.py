@@ -7,6 +7,7 @@ Inspect logs (the evidence) are kept either way.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sys
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
@@ -217,7 +218,7 @@ def task_result(b: BuiltTask, log: Any) -> TaskResult:
         metric=metric,
         value=float(first.metrics[metric].value),
         stderr=float(stderr.value) if stderr is not None else None,
-        samples=int(log.results.completed_samples),
+        samples=int(log.results.completed_samples) // max(1, b.task.epochs or 1),  # Inspect counts epochs
         total_samples=b.samples,
         log=str(log.location),
     )
@@ -262,7 +263,7 @@ def notes_line(
 
 
 def one_line(text: str, limit: int = 300) -> str:
-    """The gist of an error message: its last non-empty line, shortened."""
-    lines = [line.strip() for line in str(text).strip().splitlines() if line.strip()]
-    line = lines[-1] if lines else "unknown error"
+    """An error message on one line: rich markup dropped, lines joined, shortened."""
+    plain = re.sub(r"\[/?(bold|italic|red|green|yellow|blue|dim|b|i)\]", "", str(text))
+    line = " ".join(part.strip() for part in plain.splitlines() if part.strip()) or "unknown error"
     return line if len(line) <= limit else line[: limit - 1] + "…"

@@ -69,7 +69,8 @@ def _local(path: Path, dataset_id: str | None) -> Benchmark:
     else:
         eval_yaml = path.resolve()
         root = eval_yaml.parent
-    name = _safe_name(root.name)
+    # a folder (or its eval.yaml) is named after the folder; another .yaml file after itself
+    name = _safe_name(root.name if eval_yaml.name == "eval.yaml" else eval_yaml.stem)
     commit = git_commit_if_clean(root)
     if commit is not None:
         revision, kind = commit, "git"

@@ -206,3 +206,23 @@ def test_tiny_model_trained_on_the_prompts_inspect_sends(full_run):
         choices = "\n".join(f"{LETTERS[i]}) {c}" for i, c in enumerate(s.choices))
         assert s.messages[0].text == SINGLE_ANSWER_TEMPLATE.format(
             question=s.input, choices=choices, letters=",".join(LETTERS))
+
+
+def test_epochs_override_counts_samples_not_generations(tiny_model, tmp_path, example_copy):
+    proc = run_cli(f"hf/{tiny_model}", str(example_copy), "--task", "addition", "--limit", "3",
+                   "--epochs", "2", "--max-tokens", "4", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    (entry,) = read_results(tmp_path / ".eval_results" / "arithmetic.yaml")
+    assert "epochs: 2 (mean)" in entry["notes"]
+    assert "3/30" in proc.stdout
+    log = read_eval_log(entry["source"]["url"])
+    assert log.eval.config.epochs == 2 and len(log.samples) == 6
+    assert log.eval.metadata["run_eval"]["epochs"] == 2
+
+
+def test_one_line_error_messages():
+    from runner.run import one_line
+
+    assert one_line("ERROR: needs a package.\n\n[bold]pip install x[/bold]\n") == "ERROR: needs a package. pip install x"
+    assert one_line("") == "unknown error"
+    assert len(one_line("x" * 1000)) == 300

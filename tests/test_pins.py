@@ -116,3 +116,11 @@ def test_model_folder_digest_and_ids(tmp_path):
     assert "no such model folder" in str(info.value)
     with pytest.raises(ModelError):
         resolve_model(f"hf/{folder}", model_id="bad id")
+
+
+def test_named_yaml_file_gives_its_own_result_name():
+    from benchdata import FIXTURES
+
+    b = resolve_benchmark(str(FIXTURES / "valid" / "gpqa.yaml"))
+    assert (b.name, b.dataset_id, b.eval_yaml.name) == ("gpqa", "local/gpqa", "gpqa.yaml")
+    assert resolve_benchmark(str(EXAMPLE / "eval.yaml")).name == "arithmetic"
