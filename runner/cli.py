@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from runner.model import DEFAULT_SEED, ModelError, parse_model_args
+from signing.errors import SigningError
 from signing.results import ResultFileError
 from tasks.errors import TasksError
 
@@ -123,8 +124,8 @@ def run_command(
             dataset_id=dataset_id,
             display=None if sys.stdout.isatty() else "plain",
         )
-        outcome = execute(req)
-    except (TasksError, ResultFileError, ModelError) as ex:
+        outcome = execute(req, notify=lambda msg: click.echo(f"run-eval: {msg}", err=True))
+    except (TasksError, ResultFileError, ModelError, SigningError) as ex:
         fail(getattr(ex, "lines", None) or [str(ex)])
     except RunInterrupted as ex:
         fail(ex.lines, EXIT_INTERRUPTED)
@@ -152,6 +153,17 @@ def tiny_model_command(out_dir: Path, steps: int, seed: int, benchmark_dir: Path
     path = build(out_dir, benchmark_dir=benchmark_dir, steps=steps, seed=seed,
                  progress=lambda msg: click.echo(msg, err=True))
     click.echo(f"tiny model written to {path}")
+
+
+def _register() -> None:
+    from runner.keys_cmd import keys_group
+    from runner.verify_cmd import verify_command
+
+    cli.add_command(keys_group)
+    cli.add_command(verify_command)
+
+
+_register()
 
 
 def main(argv: list[str] | None = None) -> Any:

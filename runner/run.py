@@ -12,12 +12,15 @@ import sys
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-from huggingface_hub import EvalResultEntry
+from huggingface_hub import EvalResultEntry, eval_result_entries_to_yaml
 
 from runner.model import ModelRef, decoding_settings, resolve_model
+from signing.evidence import log_sha256, samples_sha256
+from signing.keys import SigningKey, load_or_create
 from signing.results import read_entries, result_path, write_entries
+from signing.token import build_claims, sign
 from tasks.build import BuiltTask, build_tasks
 from tasks.source import Benchmark, resolve_benchmark
 from tasks.spec import EvalSpec, load_spec
@@ -80,7 +83,16 @@ def package_version(name: str) -> str:
         return "unknown"
 
 
-def prepare(req: RunRequest) -> tuple[Benchmark, EvalSpec, list[BuiltTask], ModelRef]:
+@dataclass(frozen=True)
+class Prepared:
+    benchmark: Benchmark
+    spec: EvalSpec
+    built: list[BuiltTask]
+    model: ModelRef
+    key: SigningKey
+
+
+def prepare(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) -> Prepared:
     """Everything that can fail on bad input, done before a model is loaded."""
     benchmark = resolve_benchmark(req.benchmark, dataset_id=req.dataset_id)
     spec = load_spec(benchmark.eval_yaml)
@@ -88,13 +100,20 @@ def prepare(req: RunRequest) -> tuple[Benchmark, EvalSpec, list[BuiltTask], Mode
     model = resolve_model(req.model, model_id=req.model_id)
     read_entries(result_path(req.output_dir, benchmark.name))  # fail now, not after the run
     built = build_tasks(benchmark, spec, selected, seed=req.seed, epochs=req.epochs)
-    return benchmark, spec, built, model
+    key, created = load_or_create()
+    if created:
+        notify(
+            f"created signing key {key.public.kid} at {key.path} (mode 0600); "
+            "share its public key with: run-eval keys export"
+        )
+    return Prepared(benchmark, spec, built, model, key)
 
 
-def execute(req: RunRequest) -> RunOutcome:
+def execute(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) -> RunOutcome:
     from inspect_ai import eval as inspect_eval
 
-    benchmark, spec, built, model = prepare(req)
+    p = prepare(req, notify)
+    benchmark, spec, built, model = p.benchmark, p.spec, p.built, p.model
     decoding = decoding_settings(
         model,
         seed=req.seed,
@@ -143,8 +162,9 @@ def execute(req: RunRequest) -> RunOutcome:
 
     results = [task_result(b, log) for b, log in zip(built, logs)]
     all_ids = [t.task_id for t in spec.tasks]
-    entries = [
-        EvalResultEntry(
+    entries = []
+    for b, r, log in zip(built, results, logs):
+        entry = EvalResultEntry(
             dataset_id=benchmark.dataset_id,
             task_id=r.task_id,
             value=r.value,
@@ -154,8 +174,9 @@ def execute(req: RunRequest) -> RunOutcome:
             source_name="Inspect log",
             notes=notes_line(b, r, req, decoding.mode, all_ids, [x.task_id for x in results]),
         )
-        for b, r, log in zip(built, results, logs)
-    ]
+        record = b.task.metadata["run_eval"]
+        entry.verify_token = sign(token_claims(entry, record, r, log), p.key)
+        entries.append(entry)
     path = result_path(req.output_dir, benchmark.name)
     write_entries(path, entries)
     return RunOutcome(benchmark=benchmark, model=model, results=results, result_file=path)
@@ -203,6 +224,28 @@ def run_record(
             "python": sys.version.split()[0],
         },
     }
+
+
+def token_claims(entry: EvalResultEntry, record: dict[str, Any], r: TaskResult, log: Any) -> dict[str, Any]:
+    """The verifyToken's claims: a lock file for this score (see signing/token.py)."""
+    (as_written,) = eval_result_entries_to_yaml([entry])
+    ds = record["dataset"]
+    return build_claims(
+        as_written,
+        model={"id": record["model"]["id"], "revision": record["model"]["revision"],
+               "spec": record["model"]["spec"]},
+        dataset={"id": ds["id"], "revision": ds["revision"], "pin": ds["pin"],
+                 "task_id": ds["task_id"], "config": ds["config"], "split": ds["split"]},
+        spec={"sha256": record["spec"]["sha256"], "eval_yaml_sha256": record["spec"]["eval_yaml_sha256"],
+              "task": record["spec"]["task"]},
+        metric={"name": r.metric, "value": r.value, "stderr": r.stderr, "samples": r.samples,
+                "total_samples": r.total_samples,
+                "subset": {"limit": record["limit"]} if r.samples < r.total_samples else None},
+        run={k: record[k] for k in ("seed", "shuffle_choices_seed", "epochs", "epoch_reducer", "limit",
+                                    "decoding", "generate_config", "model_args", "packages")},
+        evidence={"log_sha256": log_sha256(log.location), "samples_sha256": samples_sha256(log)},
+        executor={"kind": "local", "job_id": None, "flavor": None},
+    )
 
 
 def task_result(b: BuiltTask, log: Any) -> TaskResult:

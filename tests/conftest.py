@@ -22,6 +22,7 @@ os.environ.update(
         "INSPECT_LOG_DIR": str(_HOME / "inspect-logs"),
         "TOKENIZERS_PARALLELISM": "false",
         "RUN_EVAL_DEBUG": "",
+        "RUN_EVAL_HOME": str(_HOME / "run-eval-home"),  # keys and trust store of the tests
     }
 )
 os.environ.pop("HF_TOKEN", None)

@@ -47,7 +47,7 @@ def test_run_writes_community_evals_file(full_run, tiny_model):
     assert [e.task_id for e in entries] == ["addition", "comparison"]
     pin = resolve_benchmark(str(full_run["bench"])).revision
     for raw, e in zip(data, entries):
-        assert set(raw) == {"dataset", "value", "date", "source", "notes"}
+        assert set(raw) == {"dataset", "value", "verifyToken", "date", "source", "notes"}
         assert e.dataset_id == "local/arithmetic" and e.dataset_revision == pin
         assert 0.0 <= e.value <= 1.0
         assert e.date.endswith("Z") and "T" in e.date
@@ -226,3 +226,80 @@ def test_one_line_error_messages():
     assert one_line("ERROR: needs a package.\n\n[bold]pip install x[/bold]\n") == "ERROR: needs a package. pip install x"
     assert one_line("") == "unknown error"
     assert len(one_line("x" * 1000)) == 300
+
+
+# --- signed results (verifyToken) -------------------------------------------------------
+
+
+def test_every_entry_is_signed_and_verifies(full_run, tiny_model):
+    work, file = full_run["work"], full_run["file"]
+    proc = run_cli("verify", str(work / "out"), "--json", cwd=work)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    import json
+
+    entries = json.loads(proc.stdout)["entries"]
+    assert [e["status"] for e in entries] == ["self-signed", "self-signed"]  # our key is not trusted yet
+    assert all(e["model"] == "me/tiny" for e in entries)
+    assert run_cli("verify", str(file), "--model", "other/model", cwd=work).returncode == 1
+    # the tokens bind what the run recorded
+    from signing.token import check_signature
+
+    data = read_results(file)
+    log = read_eval_log(data[0]["source"]["url"])
+    claims = check_signature(data[0]["verifyToken"]).claims
+    record = log.eval.metadata["run_eval"]
+    assert claims["model"]["id"] == "me/tiny" and claims["model"]["revision"] == tree_digest(tiny_model)
+    assert claims["dataset"]["revision"] == data[0]["dataset"]["revision"]
+    assert claims["dataset"]["config"] == "addition" and claims["dataset"]["split"] == "test"
+    assert claims["spec"]["sha256"] == record["spec"]["sha256"]
+    assert claims["metric"]["value"] == data[0]["value"] and claims["metric"]["samples"] == 30
+    assert claims["run"]["generate_config"] == {"seed": 42, "max_tokens": 8}
+    assert claims["executor"] == {"kind": "local", "job_id": None, "flavor": None}
+
+
+def test_verify_with_logs_and_trust(full_run, tmp_path):
+    work, file = full_run["work"], full_run["file"]
+    data = read_results(file)
+    logs = [d["source"]["url"] for d in data]
+    pub = tmp_path / "pub.pem"
+    assert run_cli("keys", "export", "-o", str(pub), cwd=work).returncode == 0
+    store = tmp_path / "trust.yaml"
+    home = {"RUN_EVAL_HOME": str(tmp_path / "verifier-home")}
+    assert run_cli("keys", "trust", str(pub), "--role", "evaluator", "--name", "tester", cwd=work, env=home).returncode == 0
+    proc = run_cli("verify", str(file), "--log", logs[0], "--log", logs[1], "--json", cwd=work, env=home)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    import json
+
+    got = json.loads(proc.stdout)["entries"]
+    assert [e["status"] for e in got] == ["signed", "signed"]
+    assert all(e["evidence"].startswith("log digests match; value recomputed") for e in got)
+    # the evidence must be the very log: another log for the same task is refused
+    other = tmp_path / "tampered.eval"
+    other.write_bytes(Path(logs[0]).read_bytes() + b"\0")
+    bad = run_cli("verify", str(file), "--log", str(other), cwd=work, env=home)
+    assert bad.returncode == 1
+
+
+def test_private_key_never_reaches_outputs(full_run):
+    import os
+
+    key_file = Path(os.environ["RUN_EVAL_HOME"]) / "signing-key.pem"
+    body = "".join(key_file.read_text().splitlines()[1:-1])
+    assert body
+    proc = full_run["proc"]
+    assert body not in proc.stdout + proc.stderr
+    assert body not in full_run["file"].read_text()
+    for d in read_results(full_run["file"]):
+        assert body.encode() not in Path(d["source"]["url"]).read_bytes()
+
+
+def test_first_run_creates_a_key_and_says_so_once(tiny_model, tmp_path, example_copy):
+    home = {"RUN_EVAL_HOME": str(tmp_path / "fresh-home")}
+    args = (f"hf/{tiny_model}", str(example_copy), "--task", "addition", "--limit", "1", "--max-tokens", "2")
+    first = run_cli(*args, cwd=tmp_path, env=home)
+    second = run_cli(*args, cwd=tmp_path, env=home)
+    assert first.returncode == second.returncode == 0, first.stderr + second.stderr
+    assert first.stderr.count("created signing key") == 1
+    assert "created signing key" not in second.stderr
+    key = tmp_path / "fresh-home" / "signing-key.pem"
+    assert key.stat().st_mode & 0o777 == 0o600

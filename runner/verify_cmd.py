@@ -1,0 +1,72 @@
+"""`run-eval verify PATH...`: check every entry's verifyToken offline."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from signing.errors import SigningError
+from signing.trust import load_trust
+from signing.verify import Report, verify_paths
+
+BADGES = {
+    "verified": "[green]✔ verified[/green]",
+    "signed": "[green]✔ signed[/green]",
+    "self-signed": "[yellow]~ self-signed[/yellow]",
+    "unsigned": "[dim]- unsigned[/dim]",
+    "invalid": "[red]✘ invalid[/red]",
+}
+
+
+@click.command("verify")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--model", "model_id", metavar="ORG/NAME",
+              help="The model repo these results claim to belong to; a token for another model is invalid.")
+@click.option("--log", "logs", multiple=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="An Inspect log: check the evidence digests and recompute the value (repeatable).")
+@click.option("--trust", "trust_files", multiple=True,
+              type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="A trust store file to use besides RUN_EVAL_HOME/trust.yaml (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def verify_command(paths: tuple[Path, ...], model_id: str | None, logs: tuple[Path, ...],
+                   trust_files: tuple[Path, ...], as_json: bool) -> None:
+    """Verify the verifyTokens of result files (or folders holding .eval_results/*.yaml).
+
+    Exit status: 0 no entry invalid, 1 some entry invalid or unreadable, 2 usage error.
+    """
+    try:
+        store = load_trust()
+        for f in trust_files:
+            store = store.merged(load_trust(f, missing_ok=False))
+    except SigningError as ex:
+        raise click.UsageError(str(ex)) from None
+    report = verify_paths(list(paths), trust=store, model_id=model_id, logs=list(logs))
+    if as_json:
+        click.echo(json.dumps({"entries": [v.as_dict() for v in report.verdicts],
+                               "problems": report.problems}, indent=2))
+    else:
+        print_report(report)
+    sys.exit(0 if report.ok else 1)
+
+
+def print_report(report: Report) -> None:
+    console = Console()
+    if report.verdicts:
+        table = Table(show_lines=False)
+        for col in ("file", "task", "value", "status", "signer / reason"):
+            table.add_column(col, overflow="fold")
+        for v in report.verdicts:
+            who = v.reason if v.status == "invalid" else (v.signer or (f"key {v.kid[:12]}…" if v.kid else ""))
+            if v.evidence and v.status != "invalid":
+                who = f"{who}; {v.evidence}"
+            table.add_row(v.file, str(v.task_id), str(v.value), BADGES[v.status], who)
+        console.print(table)
+    for p in report.problems:
+        console.print(f"run-eval: error: {p}", style="red", highlight=False, soft_wrap=True)
+    counts = {s: sum(1 for v in report.verdicts if v.status == s) for s in BADGES}
+    console.print(", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no entries", highlight=False)

@@ -1,0 +1,182 @@
+"""Keys, the trust store, and the property that any change to a bound field is caught."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import stat
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from signing.errors import KeyError_, TrustStoreError
+from signing.keys import generate_key, load_key, load_or_create
+from signing.token import check_signature, entry_hash
+from signing.trust import load_trust, read_public_key_file
+from signing.verify import verify_entry
+
+from conftest import assert_clean_error, run_cli
+
+CORPUS = Path(__file__).parent / "fixtures" / "tokens"
+GOOD = yaml.safe_load((CORPUS / "cases" / "good_executor.yaml").read_text())[0]
+TRUST = load_trust(CORPUS / "trust.yaml")
+
+
+def test_key_file_is_pkcs8_pem_mode_0600(tmp_path):
+    key = generate_key(tmp_path / "k" / "signing-key.pem")
+    data = key.path.read_bytes()
+    assert data.startswith(b"-----BEGIN PRIVATE KEY-----")  # PKCS#8
+    assert stat.S_IMODE(key.path.stat().st_mode) == 0o600
+    assert load_key(key.path).public == key.public
+    assert len(key.public.kid) == 43 and "x" in key.public.jwk and "d" not in key.public.jwk
+    assert "PRIVATE" not in repr(key) and data.decode() not in repr(key)
+    with pytest.raises(KeyError_):
+        generate_key(key.path)  # never silently replaced
+    assert generate_key(key.path, overwrite=True).public != key.public
+
+
+def test_load_or_create_creates_once(tmp_path):
+    k1, created1 = load_or_create(tmp_path / "signing-key.pem")
+    k2, created2 = load_or_create(tmp_path / "signing-key.pem")
+    assert (created1, created2) == (True, False) and k1.public == k2.public
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage", b"-----BEGIN PUBLIC KEY-----\nxx\n-----END PUBLIC KEY-----\n"])
+def test_bad_key_file(tmp_path, content):
+    p = tmp_path / "signing-key.pem"
+    p.write_bytes(content)
+    with pytest.raises(KeyError_) as info:
+        load_key(p)
+    assert str(p) in str(info.value)
+
+
+def test_keys_cli_roundtrip(tmp_path):
+    home = {"RUN_EVAL_HOME": str(tmp_path / "home")}
+    proc = run_cli("keys", "show", cwd=tmp_path, env=home)
+    assert_clean_error(proc, "no signing key; create one with: run-eval keys generate")
+    gen = run_cli("keys", "generate", cwd=tmp_path, env=home)
+    assert gen.returncode == 0 and "created signing key" in gen.stdout
+    private = (tmp_path / "home" / "signing-key.pem").read_text()
+    body = "".join(private.splitlines()[1:-1])
+    assert_clean_error(run_cli("keys", "generate", cwd=tmp_path, env=home), "already exists")
+    show = run_cli("keys", "show", cwd=tmp_path, env=home)
+    exp = run_cli("keys", "export", "-o", str(tmp_path / "pub.pem"), cwd=tmp_path, env=home)
+    for p in (gen, show, exp):
+        assert body not in p.stdout + p.stderr and "PRIVATE" not in p.stdout + p.stderr
+    pub = read_public_key_file(tmp_path / "pub.pem")
+    assert pub.kid in show.stdout
+    # trusting: a private key file is refused, a public one is added, revocation sticks
+    assert_clean_error(run_cli("keys", "trust", str(tmp_path / "home" / "signing-key.pem"), "--role", "executor",
+                               "--name", "x", cwd=tmp_path, env=home), "private key")
+    ok = run_cli("keys", "trust", str(tmp_path / "pub.pem"), "--role", "evaluator", "--name", "me",
+                 "--not-after", "2030-01-01", cwd=tmp_path, env=home)
+    assert ok.returncode == 0, ok.stderr
+    store = load_trust(tmp_path / "home" / "trust.yaml")
+    (k,) = store.keys
+    assert (k.kid, k.role, k.name, k.not_after.year) == (pub.kid, "evaluator", "me", 2030)
+    assert run_cli("keys", "revoke", pub.kid, cwd=tmp_path, env=home).returncode == 0
+    assert load_trust(tmp_path / "home" / "trust.yaml").find(pub.kid).revoked is not None
+    assert_clean_error(run_cli("keys", "trust", str(tmp_path / "pub.pem"), "--role", "evaluator", "--name", "me",
+                               cwd=tmp_path, env=home), "revoked")
+    assert_clean_error(run_cli("keys", "revoke", "short", cwd=tmp_path, env=home), "thumbprint")
+    assert_clean_error(run_cli("keys", "trust", str(tmp_path / "pub.pem"), "--role", "god", "--name", "x",
+                               cwd=tmp_path, env=home), "--role")
+
+
+@pytest.mark.parametrize(
+    "text, needle",
+    [
+        ("keys: 3", "expected a mapping with a 'keys' list"),
+        ("keys: [{name: a}]", "needs a kid or a jwk"),
+        ("keys: [{kid: a, role: x}]", "role: 'x'"),
+        ("keys: [{kid: a, not_after: soon}]", "not an ISO-8601 time"),
+        ("keys: [{jwk: {kty: RSA}}]", "not an Ed25519 public key"),
+        ("{{{", "cannot read the trust store"),
+    ],
+)
+def test_bad_trust_store(tmp_path, text, needle):
+    p = tmp_path / "trust.yaml"
+    p.write_text(text)
+    with pytest.raises(TrustStoreError) as info:
+        load_trust(p)
+    assert needle in str(info.value) and str(p) in str(info.value)
+
+
+def test_header_kid_must_match_trusted_jwk_thumbprint(tmp_path):
+    p = tmp_path / "trust.yaml"
+    data = yaml.safe_load((CORPUS / "trust.yaml").read_text())
+    data["keys"][0]["kid"] = data["keys"][1]["kid"]
+    p.write_text(yaml.safe_dump(data))
+    with pytest.raises(TrustStoreError, match="does not match the thumbprint"):
+        load_trust(p)
+
+
+def test_token_claims_are_a_lock_file():
+    claims = check_signature(GOOD["verifyToken"]).claims
+    assert claims["version"] == 1 and claims["hash"] == entry_hash(GOOD)
+    for name in ("iat", "model", "dataset", "spec", "metric", "run", "evidence", "executor", "entry"):
+        assert name in claims
+    assert set(claims["dataset"]) >= {"id", "revision", "task_id", "config", "split"}
+    assert set(claims["metric"]) >= {"name", "value", "stderr", "samples", "total_samples", "subset"}
+
+
+# --- property: any change to a bound field is caught ----------------------------------------
+
+scalars = st.one_of(st.integers(-10**6, 10**6), st.floats(allow_nan=False, allow_infinity=False),
+                    st.text(max_size=20), st.booleans(), st.none())
+PATHS = [("value",), ("date",), ("notes",), ("dataset", "id"), ("dataset", "task_id"), ("dataset", "revision")]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(path=st.sampled_from(PATHS), new=scalars)
+def test_any_change_to_a_bound_field_is_invalid(path, new):
+    entry = copy.deepcopy(GOOD)
+    target = entry
+    for part in path[:-1]:
+        target = target[part]
+    if target[path[-1]] == new and type(target[path[-1]]) is type(new):
+        return  # not a change
+    target[path[-1]] = new
+    v = verify_entry(entry, trust=TRUST)
+    assert v.status == "invalid", (path, new)
+    assert "hash mismatch" in v.reason
+
+
+@settings(max_examples=60, deadline=None)
+@given(key=st.text(min_size=1, max_size=10).filter(lambda k: k not in ("verifyToken", "source")), new=scalars)
+def test_any_added_field_is_invalid(key, new):
+    entry = copy.deepcopy(GOOD)
+    if key in entry:
+        return
+    entry[key] = new
+    assert verify_entry(entry, trust=TRUST).status == "invalid"
+
+
+@settings(max_examples=80, deadline=None)
+@given(position=st.integers(min_value=0), char=st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"))
+def test_any_change_to_the_token_is_invalid(position, char):
+    token = GOOD["verifyToken"]
+    i = position % len(token)
+    if token[i] in (".", char):
+        return
+    entry = {**GOOD, "verifyToken": token[:i] + char + token[i + 1:]}
+    v = verify_entry(entry, trust=TRUST)
+    # the last base64url character of a part can carry unused bits: a change there may decode the same
+    if v.status != "invalid":
+        part_end = [j for j, c in enumerate(token) if c == "."] + [len(token)]
+        assert i + 1 in part_end, (i, char)
+
+
+def test_source_is_not_bound():
+    entry = {**GOOD, "source": {"url": "https://elsewhere/log.eval", "name": "moved"}}
+    assert verify_entry(entry, trust=TRUST).status == "verified"
+
+
+def test_validity_window_uses_iat():
+    claims = check_signature(GOOD["verifyToken"]).claims
+    k = TRUST.find(check_signature(GOOD["verifyToken"]).key.kid)
+    at = dt.datetime.fromtimestamp(claims["iat"], dt.timezone.utc)
+    assert k.window_problem(at) is None
