@@ -156,11 +156,14 @@ def tiny_model_command(out_dir: Path, steps: int, seed: int, benchmark_dir: Path
 
 
 def _register() -> None:
+    from runner.hub_cmd import push_command, results_command
     from runner.keys_cmd import keys_group
     from runner.verify_cmd import verify_command
 
     cli.add_command(keys_group)
     cli.add_command(verify_command)
+    cli.add_command(push_command)
+    cli.add_command(results_command)
 
 
 _register()

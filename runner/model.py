@@ -28,12 +28,13 @@ class ModelError(Exception):
 
 @dataclass(frozen=True)
 class ModelRef:
-    spec: str  # the Inspect model string as given
+    spec: str  # the Inspect model string passed to Inspect (without any @revision)
     provider: str
     name: str
     model_id: str  # Hub identity recorded for the result (``--model-id`` or derived)
-    revision: str | None  # content digest for a local folder; None when not pinned
+    revision: str | None  # commit sha (Hub) or content digest (local folder); None when not pinned
     local_path: Path | None
+    requested_revision: str | None = None  # the @rev the user asked for, before resolution
 
     @property
     def pinned(self) -> bool:
@@ -49,6 +50,12 @@ def resolve_model(spec: str, *, model_id: str | None = None) -> ModelRef:
         )
     if model_id is not None and not HUB_ID.match(model_id):
         raise ModelError(f"--model-id {model_id!r}: expected a Hub model id like 'org/name'")
+    requested = None
+    if provider in LOCAL_PROVIDERS and "@" in name and HUB_ID.match(name.split("@")[0]):
+        name, _, requested = name.partition("@")
+        if not requested:
+            raise ModelError(f"MODEL {spec!r}: expected a revision after '@'")
+        spec = f"{provider}/{name}"
     local_path = None
     revision = None
     candidate = Path(name).expanduser()
@@ -75,7 +82,56 @@ def resolve_model(spec: str, *, model_id: str | None = None) -> ModelRef:
         model_id=model_id,
         revision=revision,
         local_path=local_path,
+        requested_revision=requested,
     )
+
+
+# weight formats left out of a snapshot when the repo has safetensors (transformers prefers them)
+OTHER_WEIGHTS = ["*.bin", "*.pt", "*.pth", "*.h5", "*.msgpack", "*.ckpt", "*.onnx", "*.gguf", "original/*"]
+
+
+def is_hub_model(ref: ModelRef) -> bool:
+    return ref.local_path is None and ref.provider in LOCAL_PROVIDERS and bool(HUB_ID.match(ref.name))
+
+
+def pin_hub_model(ref: ModelRef, model_args: dict[str, Any]) -> tuple[ModelRef, dict[str, Any]]:
+    """Resolve a Hub model's revision to its commit and make Inspect load exactly that commit.
+
+    For ``hf/`` the snapshot at that commit is fetched and given as ``model_path``, so the
+    weights and the tokenizer both come from it (Inspect loads the tokenizer without a
+    revision otherwise). Other local providers get ``revision=<sha>``.
+    """
+    if not is_hub_model(ref):
+        return ref, model_args
+    from dataclasses import replace
+
+    from huggingface_hub import HfApi, constants, snapshot_download
+
+    from tasks.hub import SHA, hub_error
+
+    args = dict(model_args)
+    rev = ref.requested_revision or args.pop("revision", None) or "main"
+    what = f"MODEL {ref.spec}@{rev}" if rev != "main" else f"MODEL {ref.spec!r}"
+    try:
+        if constants.HF_HUB_OFFLINE:
+            sha = rev if SHA.match(str(rev)) else Path(
+                snapshot_download(ref.name, revision=str(rev), allow_patterns=[])).name
+            ignore = None
+        else:
+            info = HfApi().model_info(ref.name, revision=str(rev))
+            sha = str(info.sha)
+            names = [s.rfilename for s in info.siblings or []]
+            ignore = OTHER_WEIGHTS if any(n.endswith(".safetensors") for n in names) else None
+        if ref.provider == "hf" and "model_path" not in args:
+            args["model_path"] = snapshot_download(ref.name, revision=sha, ignore_patterns=ignore)
+        else:
+            args["revision"] = sha
+    except Exception as ex:
+        msg = hub_error(ex, what, ref.name, repo_type="model")
+        if msg is None:
+            raise
+        raise ModelError(msg) from None
+    return replace(ref, revision=sha), args
 
 
 def parse_model_args(pairs: tuple[str, ...] | list[str]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from huggingface_hub import EvalResultEntry, eval_result_entries_to_yaml
 
-from runner.model import ModelRef, decoding_settings, resolve_model
+from runner.model import ModelRef, decoding_settings, is_hub_model, pin_hub_model, resolve_model
 from signing.evidence import log_sha256, samples_sha256
 from signing.keys import SigningKey, load_or_create
 from signing.results import read_entries, result_path, write_entries
@@ -90,6 +90,7 @@ class Prepared:
     built: list[BuiltTask]
     model: ModelRef
     key: SigningKey
+    model_args: dict[str, Any]  # with the pinned snapshot / revision of a Hub model
 
 
 def prepare(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) -> Prepared:
@@ -97,7 +98,7 @@ def prepare(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) ->
     benchmark = resolve_benchmark(req.benchmark, dataset_id=req.dataset_id)
     spec = load_spec(benchmark.eval_yaml)
     selected = spec.select(list(req.task_ids))
-    model = resolve_model(req.model, model_id=req.model_id)
+    model, model_args = pin_hub_model(resolve_model(req.model, model_id=req.model_id), req.model_args)
     read_entries(result_path(req.output_dir, benchmark.name))  # fail now, not after the run
     built = build_tasks(benchmark, spec, selected, seed=req.seed, epochs=req.epochs)
     key, created = load_or_create()
@@ -106,7 +107,7 @@ def prepare(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) ->
             f"created signing key {key.public.kid} at {key.path} (mode 0600); "
             "share its public key with: run-eval keys export"
         )
-    return Prepared(benchmark, spec, built, model, key)
+    return Prepared(benchmark, spec, built, model, key, model_args)
 
 
 def execute(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) -> RunOutcome:
@@ -120,7 +121,7 @@ def execute(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) ->
         temperature=req.temperature,
         max_tokens=req.max_tokens,
         max_connections=req.max_connections,
-        model_args=req.model_args,
+        model_args=p.model_args,
     )
     for b in built:
         b.task.metadata = (b.task.metadata or {}) | {
@@ -217,7 +218,7 @@ def run_record(
         "limit": req.limit,
         "decoding": decoding,
         "generate_config": generate_config,
-        "model_args": model_args,
+        "model_args": portable_model_args(model, model_args),
         "packages": {
             "run-eval": package_version("run-eval"),
             "inspect_ai": package_version("inspect_ai"),
@@ -246,6 +247,13 @@ def token_claims(entry: EvalResultEntry, record: dict[str, Any], r: TaskResult, 
         evidence={"log_sha256": log_sha256(log.location), "samples_sha256": samples_sha256(log)},
         executor={"kind": "local", "job_id": None, "flavor": None},
     )
+
+
+def portable_model_args(model: ModelRef, model_args: dict[str, Any]) -> dict[str, Any]:
+    """Model args as recorded: a pinned Hub snapshot's cache path is named by repo and commit."""
+    if is_hub_model(model) and "model_path" in model_args:
+        return {**model_args, "model_path": f"hf-snapshot:{model.name}@{model.revision}"}
+    return dict(model_args)
 
 
 def task_result(b: BuiltTask, log: Any) -> TaskResult:

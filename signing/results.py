@@ -27,48 +27,65 @@ def result_path(output_dir: Path, benchmark_name: str) -> Path:
     return output_dir / RESULTS_DIR / f"{benchmark_name}.yaml"
 
 
-def read_entries(path: Path) -> list[EvalResultEntry]:
-    """Entries of an existing result file ([] when there is none)."""
-    if not path.exists():
-        return []
+def parse_raw(text: str, where: str, what: str = "result file") -> list[dict[str, Any]]:
+    """Entries of a result file's text, as written (dicts), checked to have the Hub's shape."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as ex:
-        raise ResultFileError(
-            f"{path}: existing result file cannot be read ({_first_line(ex)}); fix or move it away"
-        ) from None
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as ex:
+        raise ResultFileError(f"{where}: {what} cannot be read ({_first_line(ex)}); fix or move it away") from None
     if data is None:
         return []
     if not isinstance(data, list) or not all(isinstance(d, dict) for d in data):
-        raise ResultFileError(
-            f"{path}: existing result file is not a list of entries; fix or move it away"
-        )
+        raise ResultFileError(f"{where}: {what} is not a list of entries; fix or move it away")
     try:
-        return parse_eval_result_entries(data)
-    except (KeyError, TypeError, ValueError) as ex:
+        parse_eval_result_entries(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as ex:
+        raise ResultFileError(f"{where}: {what} has an entry without {ex}; fix or move it away") from None
+    return data
+
+
+def read_raw(path: Path) -> list[dict[str, Any]]:
+    """Entries of an existing result file, exactly as written ([] when there is none)."""
+    if not path.exists():
+        return []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as ex:
         raise ResultFileError(
-            f"{path}: existing result file has an entry without {ex} ; fix or move it away"
+            f"{path}: existing result file cannot be read ({_first_line(ex)}); fix or move it away"
         ) from None
+    return parse_raw(text, str(path), "existing result file")
 
 
-def merge_entries(old: list[EvalResultEntry], new: list[EvalResultEntry]) -> list[EvalResultEntry]:
-    """Old entries in order, each replaced by the new entry for the same dataset and task."""
-    key = lambda e: (e.dataset_id, e.task_id)  # noqa: E731
-    fresh = {key(e): e for e in new}
-    out = [fresh.pop(key(e), e) for e in old]
-    return out + [e for e in new if key(e) in fresh]
+def read_entries(path: Path) -> list[EvalResultEntry]:
+    return parse_eval_result_entries(read_raw(path))
+
+
+def entry_key(entry: dict[str, Any]) -> tuple[Any, Any]:
+    ds = entry.get("dataset") or {}
+    return ds.get("id"), ds.get("task_id")
+
+
+def merge_raw(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Old entries in order and untouched (their tokens stay valid), each replaced by the new
+    entry for the same dataset and task; new entries for other tasks at the end."""
+    fresh = {entry_key(e): e for e in new}
+    out = [fresh.pop(entry_key(e), e) for e in old]
+    return out + [e for e in new if entry_key(e) in fresh]
+
+
+def dump_raw(entries: list[dict[str, Any]]) -> str:
+    return yaml.safe_dump(entries, sort_keys=False, allow_unicode=True, width=100)
 
 
 def dump_entries(entries: list[EvalResultEntry]) -> str:
-    return yaml.safe_dump(
-        eval_result_entries_to_yaml(entries), sort_keys=False, allow_unicode=True, width=100
-    )
+    return dump_raw(eval_result_entries_to_yaml(entries))
 
 
-def write_entries(path: Path, new: list[EvalResultEntry]) -> list[EvalResultEntry]:
+def write_entries(path: Path, new: list[EvalResultEntry]) -> list[dict[str, Any]]:
     """Merge new entries into the file at path and replace it atomically; returns what was written."""
-    entries = merge_entries(read_entries(path), new)
-    atomic_write_text(path, dump_entries(entries))
+    entries = merge_raw(read_raw(path), eval_result_entries_to_yaml(new))
+    atomic_write_text(path, dump_raw(entries))
     return entries
 
 

@@ -26,7 +26,7 @@ from inspect_ai.model import ChatMessageUser, ContentImage, ContentText
 from tasks.errors import BenchmarkError
 from tasks.pins import display_path
 from tasks.registry import SCORERS, SOLVERS
-from tasks.source import Benchmark
+from tasks.source import Benchmark, ensure_data
 from tasks.spec import EvalSpec, FieldSpecModel, TaskSpec
 
 
@@ -46,6 +46,7 @@ def build_tasks(
     seed: int,
     epochs: int | None = None,
 ) -> list[BuiltTask]:
+    ensure_data(benchmark, {t.model.config for t in selected})
     return [build_task(benchmark, spec, t, seed=seed, epochs=epochs) for t in selected]
 
 

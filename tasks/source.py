@@ -47,10 +47,7 @@ def resolve_benchmark(arg: str, *, dataset_id: str | None = None) -> Benchmark:
     if path.exists():
         return _local(path, dataset_id)
     if HUB_ID.match(arg):
-        raise BenchmarkError(
-            f"BENCHMARK {arg!r}: no such local folder, and Hub benchmarks are not supported "
-            "yet; clone the dataset repo and pass its folder instead"
-        )
+        return _hub(arg, dataset_id)
     raise BenchmarkError(
         f"BENCHMARK {arg!r}: no such file or folder (expected a folder with eval.yaml, "
         "an eval.yaml file, or a Hub dataset id org/name[@revision])"
@@ -90,6 +87,34 @@ def _local(path: Path, dataset_id: str | None) -> Benchmark:
         pin_kind=kind,  # type: ignore[arg-type]
         local=True,
     )
+
+
+def _hub(arg: str, dataset_id: str | None) -> Benchmark:
+    from tasks.hub import hub_benchmark_files, split_rev
+
+    if dataset_id is not None:
+        raise BenchmarkError(f"--dataset-id: only for a local benchmark folder; {arg!r} is a Hub id already")
+    repo_id, rev = split_rev(arg)
+    sha, root = hub_benchmark_files(repo_id, rev, f"BENCHMARK {arg!r}")
+    return Benchmark(
+        dataset_id=repo_id,
+        name=_safe_name(repo_id.split("/")[1]),
+        root=root,
+        eval_yaml=root / "eval.yaml",
+        revision=sha,
+        pin_kind="hub",
+        local=False,
+    )
+
+
+def ensure_data(benchmark: Benchmark, configs: set[str]) -> None:
+    """Fetch a Hub benchmark's data files for these configs at its pinned commit (no-op locally)."""
+    if benchmark.local:
+        return
+    from tasks.hub import fetch_data
+
+    fetch_data(benchmark.dataset_id, benchmark.revision, benchmark.root, configs,
+               f"BENCHMARK {benchmark.dataset_id}@{benchmark.revision[:12]}")
 
 
 def _safe_name(name: str) -> str:

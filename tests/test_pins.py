@@ -73,7 +73,7 @@ def test_subfolder_of_a_repo_is_pinned_by_content():
 @pytest.mark.parametrize(
     "arg, needle",
     [
-        ("does/not-exist-here", "no such local folder, and Hub benchmarks are not supported yet"),
+        ("does/not-exist-here", "not in the local Hugging Face cache"),  # a Hub id; tests are offline
         ("no such thing", "no such file or folder"),
     ],
 )

@@ -1,0 +1,213 @@
+"""`run-eval push` and `run-eval results`: signed results in a model repo, via huggingface_hub.
+
+Push checks everything locally first and contacts the Hub for writing only when every
+entry may go: valid token, bound to MODEL_REPO, not a subset (unless allowed), signed
+(unless allowed). One commit holds every file, opened as a pull request unless
+``--no-pr``; entries already in the repo's file for other tasks are kept untouched.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from signing.results import RESULTS_DIR, ResultFileError, dump_raw, merge_raw, parse_raw
+from signing.token import check_signature
+from signing.trust import TrustStore
+from signing.verify import Verdict, verify_entry
+from tasks.hub import hub_error
+
+REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
+
+
+class PushError(Exception):
+    def __init__(self, lines: list[str] | str):
+        self.lines = [lines] if isinstance(lines, str) else list(lines)
+        super().__init__("\n".join(self.lines))
+
+
+@dataclass
+class LocalFile:
+    path: Path
+    entries: list[dict[str, Any]]
+
+    @property
+    def repo_path(self) -> str:
+        return f"{RESULTS_DIR}/{self.path.name}"
+
+
+@dataclass
+class PushPlan:
+    repo_id: str
+    files: list[LocalFile]
+    verdicts: list[Verdict] = field(default_factory=list)
+
+
+def check_files(repo_id: str, paths: list[Path], *, trust: TrustStore, allow_subset: bool,
+                allow_unsigned: bool) -> PushPlan:
+    """Read and check every entry; raise PushError naming every refused entry."""
+    if not REPO_ID.match(repo_id):
+        raise PushError(f"MODEL_REPO {repo_id!r}: expected a Hub model id like 'org/name'")
+    if not paths:
+        paths = sorted(Path(RESULTS_DIR).glob("*.yaml"))
+        if not paths:
+            raise PushError(f"no {RESULTS_DIR}/*.yaml in the current folder; name the result files to push")
+    plan = PushPlan(repo_id=repo_id, files=[])
+    problems: list[str] = []
+    for path in paths:
+        try:
+            entries = parse_raw(path.read_text(encoding="utf-8"), str(path))
+        except (OSError, UnicodeDecodeError) as ex:
+            problems.append(f"{path}: cannot read ({type(ex).__name__})")
+            continue
+        except ResultFileError as ex:
+            problems.append(str(ex))
+            continue
+        if not entries:
+            problems.append(f"{path}: has no entries")
+        for i, raw in enumerate(entries):
+            where = f"{path}: entry {i} ({(raw.get('dataset') or {}).get('task_id')})"
+            v = verify_entry(raw, trust=trust, model_id=repo_id, file=str(path), index=i)
+            plan.verdicts.append(v)
+            if v.status == "invalid":
+                problems.append(f"{where}: invalid token: {v.reason}")
+            elif v.status == "unsigned":
+                if not allow_unsigned:
+                    problems.append(f"{where}: unsigned (sign it by running run-eval, or pass --allow-unsigned)")
+            else:
+                subset = (check_signature(raw["verifyToken"]).claims.get("metric") or {}).get("subset")
+                if subset and not allow_subset:
+                    problems.append(f"{where}: a subset result ({subset}); pass --allow-subset to push it")
+        plan.files.append(LocalFile(path=path, entries=entries))
+    names = [f.path.name for f in plan.files]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        problems.append(f"two files would both go to {RESULTS_DIR}/{dupes[0]}")
+    if problems:
+        raise PushError(problems + ["nothing was sent to the Hub"])
+    return plan
+
+
+def upload_logs(plan: PushPlan, log_repo: str, api: Any) -> str:
+    """Put each entry's Inspect log into the dataset repo `log_repo`; point source.url at it."""
+    from huggingface_hub import CommitOperationAdd, constants
+
+    if not REPO_ID.match(log_repo):
+        raise PushError(f"--log-repo {log_repo!r}: expected a Hub dataset id like 'org/name'")
+    ops, targets = [], []
+    for f in plan.files:
+        for raw in f.entries:
+            src = (raw.get("source") or {}).get("url")
+            if not src or "://" in src:
+                continue
+            log = Path(src)
+            if not log.is_file():
+                raise PushError(f"{f.path}: the log {src} named in source.url is not here; "
+                                "push from the machine that ran it, or without --log-repo")
+            dest = f"logs/{plan.repo_id}/{log.name}"
+            if dest not in {o.path_in_repo for o in ops}:
+                ops.append(CommitOperationAdd(path_in_repo=dest, path_or_fileobj=str(log)))
+            targets.append((raw, dest))
+    if not ops:
+        return ""
+    try:
+        api.create_repo(log_repo, repo_type="dataset", exist_ok=True)
+        info = api.create_commit(log_repo, repo_type="dataset", operations=ops,
+                                 commit_message=f"Inspect logs for {plan.repo_id} (run-eval)")
+    except Exception as ex:
+        raise PushError(hub_error(ex, f"--log-repo {log_repo!r}", log_repo) or f"--log-repo {log_repo!r}: {ex}") from None
+    sha = info.oid
+    for raw, dest in targets:
+        raw["source"] = {**(raw.get("source") or {}),
+                         "url": f"{constants.ENDPOINT}/datasets/{log_repo}/resolve/{sha}/{dest}"}
+    return sha
+
+
+def remote_entries(api: Any, repo_id: str, path_in_repo: str, revision: str = "main") -> list[dict[str, Any]]:
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import RemoteEntryNotFoundError
+
+    try:
+        local = hf_hub_download(repo_id, path_in_repo, revision=revision, token=api.token)
+    except RemoteEntryNotFoundError:
+        return []
+    return parse_raw(Path(local).read_text(encoding="utf-8"), f"{repo_id}/{path_in_repo}@{revision}")
+
+
+def push(plan: PushPlan, *, create_pr: bool, log_repo: str | None = None) -> Any:
+    from huggingface_hub import CommitOperationAdd, HfApi
+
+    api = HfApi()
+    what = f"MODEL_REPO {plan.repo_id!r}"
+    try:
+        api.model_info(plan.repo_id)  # fails early and clearly on a wrong or unreadable repo
+        if log_repo:
+            upload_logs(plan, log_repo, api)
+        ops = []
+        for f in plan.files:
+            merged = merge_raw(remote_entries(api, plan.repo_id, f.repo_path), f.entries)
+            ops.append(CommitOperationAdd(path_in_repo=f.repo_path, path_or_fileobj=dump_raw(merged).encode()))
+        tasks = sorted({f"{(e.get('dataset') or {}).get('id')}/{(e.get('dataset') or {}).get('task_id')}"
+                        for f in plan.files for e in f.entries})
+        title = f"Add evaluation results: {', '.join(tasks[:3])}{' and more' if len(tasks) > 3 else ''}"
+        body = "\n".join([
+            "Results produced and signed by run-eval (each entry carries a verifyToken).",
+            "Check them offline with: run-eval verify .eval_results/",
+            "",
+            *[f"- {f.repo_path}: {len(f.entries)} entr{'y' if len(f.entries) == 1 else 'ies'}" for f in plan.files],
+        ])
+        return api.create_commit(plan.repo_id, operations=ops, commit_message=title,
+                                 commit_description=body, create_pr=create_pr)
+    except PushError:
+        raise
+    except ResultFileError as ex:
+        raise PushError(f"{what}: the repo's existing file is not valid: {ex}") from None
+    except Exception as ex:
+        msg = hub_error(ex, what, plan.repo_id, repo_type="model")
+        if msg is None:
+            raise
+        raise PushError(msg) from None
+
+
+@dataclass
+class Published:
+    where: str  # "main" or "PR #n"
+    path: str
+    verdict: Verdict
+
+
+def list_results(repo_id: str, *, trust: TrustStore) -> list[Published]:
+    """Entries in the repo's .eval_results/ on main and in open pull requests, each verified."""
+    from huggingface_hub import HfApi
+
+    if not REPO_ID.match(repo_id):
+        raise PushError(f"MODEL {repo_id!r}: expected a Hub model id like 'org/name'")
+    api = HfApi()
+    out: list[Published] = []
+    try:
+        refs = [("main", "main")]
+        for d in api.get_repo_discussions(repo_id, discussion_type="pull_request", discussion_status="open"):
+            refs.append((f"PR #{d.num}", f"refs/pr/{d.num}"))
+        for label, rev in refs:
+            files = [f for f in api.list_repo_files(repo_id, revision=rev)
+                     if f.startswith(f"{RESULTS_DIR}/") and f.endswith(".yaml")]
+            for path in sorted(files):
+                try:
+                    entries = remote_entries(api, repo_id, path, rev)
+                except ResultFileError as ex:
+                    out.append(Published(label, path, Verdict(file=path, index=0, task_id=None,
+                                                              status="invalid", reason=str(ex))))
+                    continue
+                for i, raw in enumerate(entries):
+                    out.append(Published(label, path, verify_entry(raw, trust=trust, model_id=repo_id,
+                                                                   file=path, index=i)))
+    except PushError:
+        raise
+    except Exception as ex:
+        msg = hub_error(ex, f"MODEL {repo_id!r}", repo_id, repo_type="model")
+        if msg is None:
+            raise
+        raise PushError(msg) from None
+    return out

@@ -1,0 +1,135 @@
+"""Benchmarks on the Hugging Face Hub, pinned to a commit, through huggingface_hub only.
+
+``org/name[@rev]``: ``rev`` (default ``main``) is resolved to its commit sha first
+(``HfApi.dataset_info``), then eval.yaml and the data files are fetched at that sha into
+the HF cache (``snapshot_download``), so the eval.yaml, the data and the recorded
+``dataset.revision`` are one commit. The HF cache, ``HF_HUB_OFFLINE`` and ``HF_TOKEN`` /
+``hf auth login`` are respected because the library does the work.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tasks.errors import BenchmarkError
+
+SHA = re.compile(r"^[0-9a-f]{40}$")
+SPEC_FILES = ["eval.yaml", "README.md"]
+
+
+def hub_error(ex: BaseException, what: str, repo_id: str, repo_type: str = "dataset") -> str | None:
+    """One line for a huggingface_hub error about `what` ("BENCHMARK 'org/x'"); None if not a Hub error."""
+    from huggingface_hub import constants
+    from huggingface_hub import errors as e
+
+    kind = "datasets/" if repo_type == "dataset" else ""
+    page = f"{constants.ENDPOINT}/{kind}{repo_id}"
+    if isinstance(ex, e.GatedRepoError):
+        return (f"{what}: the repo is gated; accept its conditions at {page} "
+                "and log in (hf auth login, or set HF_TOKEN)")
+    if isinstance(ex, e.RevisionNotFoundError):
+        return f"{what}: no such revision on the Hub (check the branch, tag or commit after '@')"
+    if isinstance(ex, e.RemoteEntryNotFoundError):
+        return f"{what}: the file is not in the repo at that revision ({_short(ex)})"
+    if isinstance(ex, e.RepositoryNotFoundError):
+        return (f"{what}: no such {repo_type} repo on the Hub, or it is private and you are not "
+                "logged in (hf auth login, or set HF_TOKEN)")
+    if isinstance(ex, e.OfflineModeIsEnabled) or isinstance(ex, e.LocalEntryNotFoundError):
+        return (f"{what}: not in the local Hugging Face cache and the Hub cannot be used "
+                "(HF_HUB_OFFLINE is set, or the network is down); run once online to cache it")
+    if isinstance(ex, e.HfHubHTTPError):
+        status = getattr(getattr(ex, "response", None), "status_code", None)
+        if status in (401, 403):
+            return f"{what}: the Hub refused access ({status}); log in with an account that can read it (hf auth login, or set HF_TOKEN)"
+        return f"{what}: the Hub answered {status}: {_short(ex)}"
+    name = type(ex).__name__
+    if name in ("ConnectError", "ConnectTimeout", "ReadTimeout", "RemoteProtocolError", "NetworkError",
+                "ConnectionError", "TimeoutException"):
+        return f"{what}: cannot reach the Hub at {constants.ENDPOINT} ({name}); check the network or HF_ENDPOINT"
+    return None
+
+
+def _short(ex: BaseException) -> str:
+    text = " ".join(str(ex).split())
+    return text if len(text) <= 200 else text[:199] + "…"
+
+
+def split_rev(arg: str) -> tuple[str, str | None]:
+    repo, sep, rev = arg.partition("@")
+    return repo, (rev or None) if sep else None
+
+
+def resolve_commit(repo_id: str, revision: str | None, repo_type: str) -> str:
+    """The commit sha of `revision` (default main); offline, the cached snapshot's sha."""
+    from huggingface_hub import HfApi, constants, snapshot_download
+
+    rev = revision or "main"
+    if constants.HF_HUB_OFFLINE:
+        if SHA.match(rev):
+            return rev
+        path = snapshot_download(repo_id, repo_type=repo_type, revision=rev, allow_patterns=[])
+        return Path(path).name
+    info: Any = (HfApi().dataset_info if repo_type == "dataset" else HfApi().model_info)(repo_id, revision=rev)
+    return str(info.sha)
+
+
+def fetch(repo_id: str, sha: str, patterns: list[str] | None, repo_type: str = "dataset") -> Path:
+    from huggingface_hub import snapshot_download
+
+    return Path(snapshot_download(repo_id, repo_type=repo_type, revision=sha, allow_patterns=patterns))
+
+
+def hub_benchmark_files(repo_id: str, revision: str | None, what: str) -> tuple[str, Path]:
+    """(commit sha, snapshot folder holding eval.yaml and README.md at that commit)."""
+    try:
+        sha = resolve_commit(repo_id, revision, "dataset")
+        root = fetch(repo_id, sha, SPEC_FILES)
+    except Exception as ex:
+        msg = hub_error(ex, what, repo_id)
+        if msg is None:
+            raise
+        raise BenchmarkError(msg) from None
+    if not (root / "eval.yaml").is_file():
+        raise BenchmarkError(f"{what}: the dataset has no eval.yaml at its root (commit {sha})")
+    return sha, root
+
+
+def data_patterns(root: Path, configs: set[str]) -> list[str] | None:
+    """The data files the given configs declare in the dataset card; None = unknown, fetch all."""
+    readme = root / "README.md"
+    if not readme.is_file():
+        return None
+    text = readme.read_text(encoding="utf-8", errors="replace")
+    if not text.startswith("---"):
+        return None
+    try:
+        card = yaml.safe_load(text.split("---", 2)[1]) or {}
+    except yaml.YAMLError:
+        return None
+    declared = {c.get("config_name"): c for c in card.get("configs") or [] if isinstance(c, dict)}
+    patterns: list[str] = []
+    for name in configs:
+        config = declared.get(name)
+        if config is None or "data_files" not in config:
+            return None
+        files = config["data_files"]
+        for item in files if isinstance(files, list) else [files]:
+            paths = item.get("path") if isinstance(item, dict) else item
+            patterns += [paths] if isinstance(paths, str) else list(paths or [])
+        if config.get("data_dir"):
+            patterns.append(f"{config['data_dir'].rstrip('/')}/**")
+    return sorted(set(patterns)) + SPEC_FILES
+
+
+def fetch_data(repo_id: str, sha: str, root: Path, configs: set[str], what: str) -> Path:
+    try:
+        return fetch(repo_id, sha, data_patterns(root, configs))
+    except Exception as ex:
+        msg = hub_error(ex, what, repo_id)
+        if msg is None:
+            raise
+        raise BenchmarkError(msg) from None

@@ -1,0 +1,261 @@
+"""The Hub, played by a loopback server (tests/hubserver.py) and driven by the real clients.
+
+Every command runs as a `run-eval` (or `inspect`) subprocess whose HF_ENDPOINT points at
+the server: huggingface_hub, datasets and transformers read it at import time, and
+nothing of theirs is mocked.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import EXAMPLE, assert_clean_error, run_cli
+from hubserver import FakeHub
+
+pytestmark = pytest.mark.hub
+TOKEN = "hf_loopback_test_token_123456"
+
+
+def no_shuffle_example(dest: Path) -> Path:
+    """The example benchmark without shuffle_choices (Inspect's own loader cannot seed it)."""
+    shutil.copytree(EXAMPLE, dest)
+    spec = yaml.safe_load((dest / "eval.yaml").read_text())
+    for t in spec["tasks"]:
+        t.pop("shuffle_choices", None)
+    (dest / "eval.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    return dest
+
+
+@pytest.fixture()
+def hub(tmp_path, tiny_model):
+    h = FakeHub(token=TOKEN)
+    h.start()
+    h.bench_sha = h.add_repo("org/bench", "dataset", folder=no_shuffle_example(tmp_path / "bench-src"))
+    h.model_sha = h.add_repo("org/tiny", "model", folder=tiny_model)
+    h.env = {
+        "HF_ENDPOINT": h.url,
+        "HF_HUB_OFFLINE": "0",
+        "HF_DATASETS_OFFLINE": "0",
+        "TRANSFORMERS_OFFLINE": "0",
+        "HF_HOME": str(tmp_path / "hf-home"),
+        "HF_TOKEN": TOKEN,
+    }
+    yield h
+    h.stop()
+
+
+def run(hub, *args, cwd, **env):
+    return run_cli(*args, cwd=cwd, env={**hub.env, **env})
+
+
+def writes(hub) -> list:
+    return [r for r in hub.requests if r[0] == "POST" and ("/commit/" in r[1] or "/preupload/" in r[1])]
+
+
+def results(path: Path) -> list[dict]:
+    return yaml.safe_load(path.read_text())
+
+
+@pytest.fixture()
+def hub_run(hub, tmp_path):
+    """One run of the Hub model on the Hub benchmark (addition only, to keep it short)."""
+    proc = run(hub, "hf/org/tiny", "org/bench", "--task", "addition", "--max-tokens", "4", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return tmp_path / ".eval_results" / "bench.yaml"
+
+
+def test_hub_benchmark_and_model_are_pinned_to_commits(hub, hub_run):
+    (entry,) = results(hub_run)
+    assert entry["dataset"] == {"id": "org/bench", "task_id": "addition", "revision": hub.bench_sha}
+    from signing.token import check_signature
+
+    claims = check_signature(entry["verifyToken"]).claims
+    assert claims["model"]["id"] == "org/tiny" and claims["model"]["revision"] == hub.model_sha
+    assert claims["dataset"]["pin"] == "hub"
+    assert claims["run"]["model_args"]["model_path"] == f"hf-snapshot:org/tiny@{hub.model_sha}"
+    assert TOKEN not in hub_run.read_text()
+
+
+def test_a_later_commit_does_not_move_a_pinned_run(hub, tmp_path):
+    old = hub.bench_sha
+    new = hub.commit("org/bench", "dataset", {"data/addition.jsonl": b'{"question": "What is 1 + 1?", "answer": "2", "id": "x"}\n'})
+    out_old = tmp_path / "old"
+    proc = run(hub, "hf/org/tiny", f"org/bench@{old}", "--task", "addition", "--limit", "2",
+               "--max-tokens", "2", "--output-dir", str(out_old), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert results(out_old / ".eval_results" / "bench.yaml")[0]["dataset"]["revision"] == old
+    out_new = tmp_path / "new"
+    proc = run(hub, "hf/org/tiny", "org/bench", "--task", "addition", "--max-tokens", "2",
+               "--output-dir", str(out_new), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "1/1" in proc.stdout  # the new commit has one row
+    assert results(out_new / ".eval_results" / "bench.yaml")[0]["dataset"]["revision"] == new
+
+
+@pytest.mark.parametrize(
+    "bench, env, needle",
+    [
+        ("org/bench@nope", {}, "no such revision on the Hub"),
+        ("org/missing", {}, "no such dataset repo on the Hub, or it is private"),
+        ("org/private", {"HF_TOKEN": ""}, "no such dataset repo on the Hub, or it is private"),
+        ("org/gated", {"HF_TOKEN": ""}, "the repo is gated; accept its conditions at"),
+        ("org/noyaml", {}, "the dataset has no eval.yaml at its root"),
+    ],
+)
+def test_hub_benchmark_errors_are_one_line(hub, tmp_path, bench, env, needle):
+    hub.add_repo("org/private", "dataset", folder=EXAMPLE, private=True)
+    hub.add_repo("org/gated", "dataset", folder=EXAMPLE, gated=True)
+    hub.add_repo("org/noyaml", "dataset", files={"README.md": b"# nothing\n"})
+    proc = run(hub, "mockllm/model", bench, cwd=tmp_path, **env)
+    assert_clean_error(proc, needle)
+    assert not (tmp_path / ".eval_results").exists()
+
+
+def test_private_benchmark_works_with_a_token_and_token_never_printed(hub, tmp_path):
+    hub.add_repo("org/private", "dataset", folder=EXAMPLE, private=True)
+    proc = run(hub, "hf/org/tiny", "org/private", "--task", "addition", "--limit", "1", "--max-tokens", "2", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert TOKEN not in proc.stdout + proc.stderr
+    for log in (tmp_path / "logs").glob("*.eval"):
+        assert TOKEN.encode() not in log.read_bytes()
+
+
+def test_offline_uses_the_cache(hub, hub_run, tmp_path):
+    proc = run(hub, "hf/org/tiny", f"org/bench@{hub.bench_sha}", "--task", "addition", "--limit", "1",
+               "--max-tokens", "2", "--output-dir", str(tmp_path / "offline"), cwd=tmp_path,
+               HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (entry,) = results(tmp_path / "offline" / ".eval_results" / "bench.yaml")
+    assert entry["dataset"]["revision"] == hub.bench_sha
+    proc = run(hub, "hf/org/tiny", "org/never-cached", cwd=tmp_path, HF_HUB_OFFLINE="1")
+    assert_clean_error(proc, "not in the local Hugging Face cache")
+
+
+def test_parity_with_inspects_own_loader_on_the_tiny_model(hub, tmp_path, tiny_model):
+    """The point of the project: same benchmark from the Hub, Inspect's loader vs run-eval."""
+    from inspect_ai.log import read_eval_log
+
+    inspect_cli = shutil.which("inspect")
+    assert inspect_cli, "the inspect CLI ships with inspect-ai"
+    theirs = subprocess.run(
+        [inspect_cli, "eval", f"hf/org/bench@{hub.bench_sha}", "--model", f"hf/{tiny_model}",
+         "-M", "do_sample=false", "--seed", "42", "--max-tokens", "8", "--log-dir", str(tmp_path / "theirs"),
+         "--display", "none"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600, env={**__import__("os").environ, **hub.env},
+        stdin=subprocess.DEVNULL,
+    )
+    assert theirs.returncode == 0, theirs.stdout + theirs.stderr
+    ours = run(hub, "hf/org/tiny", f"org/bench@{hub.bench_sha}", "--max-tokens", "8",
+               "--log-dir", str(tmp_path / "ours"), cwd=tmp_path)
+    assert ours.returncode == 0, ours.stderr
+
+    def by_task(folder: Path) -> dict:
+        out = {}
+        for f in folder.glob("*.eval"):
+            log = read_eval_log(str(f))
+            key = "addition" if "addition" in log.eval.task else "comparison"
+            out[key] = {
+                json.dumps([s.input, s.target, s.choices], default=str): (
+                    s.output.completion, {k: v.value for k, v in s.scores.items()})
+                for s in log.samples
+            }
+        return out
+
+    t, o = by_task(tmp_path / "theirs"), by_task(tmp_path / "ours")
+    assert set(t) == set(o) == {"addition", "comparison"}
+    for task in t:
+        assert len(t[task]) == len(o[task]) == 30
+        assert t[task] == o[task], task  # same samples, same outputs, same per-sample scores
+
+
+# --- push ---------------------------------------------------------------------------
+
+
+def test_push_opens_a_pr_and_keeps_other_entries(hub, hub_run, tmp_path):
+    existing = [{"dataset": {"id": "other/bench", "task_id": "x"}, "value": 0.1, "notes": "kept as is"}]
+    hub.commit("org/tiny", "model", {".eval_results/bench.yaml": yaml.safe_dump(existing).encode()})
+    main_before = hub.files_at("org/tiny", "model", "main")
+    proc = run(hub, "push", "org/tiny", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "opened pull request" in proc.stdout and TOKEN not in proc.stdout + proc.stderr
+    (pr,) = hub.pull_requests("org/tiny")
+    pushed = yaml.safe_load(hub.files_at("org/tiny", "model", pr["ref"])[".eval_results/bench.yaml"])
+    assert pushed[0] == existing[0]
+    assert pushed[1] == results(hub_run)[0]
+    assert hub.files_at("org/tiny", "model", "main") == main_before
+    # what landed verifies, bound to the model repo
+    (tmp_path / "pulled" / ".eval_results").mkdir(parents=True)
+    (tmp_path / "pulled" / ".eval_results" / "bench.yaml").write_text(yaml.safe_dump(pushed))
+    check = run_cli("verify", str(tmp_path / "pulled"), "--model", "org/tiny", "--json", cwd=tmp_path)
+    statuses = [e["status"] for e in json.loads(check.stdout)["entries"]]
+    assert statuses == ["unsigned", "self-signed"]
+    listed = run(hub, "results", "org/tiny", "--json", cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    rows = json.loads(listed.stdout)["entries"]
+    assert {(r["where"], r["task_id"], r["status"]) for r in rows} == {
+        ("main", "x", "unsigned"), (f"PR #{pr['num']}", "x", "unsigned"), (f"PR #{pr['num']}", "addition", "self-signed")}
+
+
+def test_push_no_pr_commits_to_main(hub, hub_run, tmp_path):
+    proc = run(hub, "push", "org/tiny", str(hub_run), "--no-pr", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert hub.pull_requests("org/tiny") == []
+    assert yaml.safe_load(hub.files_at("org/tiny", "model", "main")[".eval_results/bench.yaml"]) == results(hub_run)
+
+
+def test_push_refuses_before_writing(hub, hub_run, tmp_path):
+    good = results(hub_run)[0]
+    cases = {
+        "tampered": ([{**good, "value": 0.99}], [], "invalid token: hash mismatch: value"),
+        "unsigned": ([{k: v for k, v in good.items() if k != "verifyToken"}], [], "unsigned"),
+        "other": ([good], ["org/other-model"], "the token is for model 'org/tiny', not 'org/other-model'"),
+    }
+    hub.add_repo("org/other-model", "model", files={"README.md": b"x"})
+    for name, (entries, repo, needle) in cases.items():
+        f = tmp_path / name / ".eval_results" / "bench.yaml"
+        f.parent.mkdir(parents=True)
+        f.write_text(yaml.safe_dump(entries, sort_keys=False))
+        proc = run(hub, "push", *(repo or ["org/tiny"]), str(f), cwd=tmp_path)
+        assert_clean_error(proc, needle, "nothing was sent to the Hub")
+    assert writes(hub) == []
+    # a subset result needs --allow-subset; an unsigned one --allow-unsigned
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    proc = run(hub, "hf/org/tiny", "org/bench", "--task", "addition", "--limit", "2", "--max-tokens", "2", cwd=sub)
+    assert proc.returncode == 0, proc.stderr
+    assert_clean_error(run(hub, "push", "org/tiny", cwd=sub), "a subset result", "--allow-subset")
+    assert writes(hub) == []
+    assert run(hub, "push", "org/tiny", "--allow-subset", cwd=sub).returncode == 0
+    assert writes(hub)
+
+
+def test_push_auth_errors_are_one_line(hub, hub_run, tmp_path):
+    proc = run(hub, "push", "org/tiny", cwd=tmp_path, HF_TOKEN="hf_wrong_token_value")
+    assert_clean_error(proc, "MODEL_REPO 'org/tiny'")
+    assert "hf_wrong_token_value" not in proc.stdout + proc.stderr
+    proc = run(hub, "push", "org/nope", str(hub_run), cwd=tmp_path)
+    assert_clean_error(proc)
+    assert writes(hub) == []
+
+
+def test_push_with_log_repo_keeps_the_token_valid(hub, hub_run, tmp_path):
+    proc = run(hub, "push", "org/tiny", "--log-repo", "org/eval-logs", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (pr,) = hub.pull_requests("org/tiny")
+    (entry,) = yaml.safe_load(hub.files_at("org/tiny", "model", pr["ref"])[".eval_results/bench.yaml"])
+    url = entry["source"]["url"]
+    assert url.startswith(f"{hub.url}/datasets/org/eval-logs/resolve/") and url.endswith(".eval")
+    logs = hub.files_at("org/eval-logs", "dataset")
+    (name,) = [p for p in logs if p.endswith(".eval")]
+    assert logs[name] == Path(results(hub_run)[0]["source"]["url"]).read_bytes()
+    from signing.trust import TrustStore
+    from signing.verify import verify_entry
+
+    assert verify_entry(entry, trust=TrustStore(), model_id="org/tiny").status == "self-signed"
