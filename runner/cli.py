@@ -79,6 +79,20 @@ def cli() -> None:
 @click.option("--model-id", metavar="ORG/NAME", help="Hub id of a local model folder (recorded).")
 @click.option("--dataset-id", metavar="ORG/NAME",
               help="Hub id of a local benchmark folder (default: local/<folder>).")
+@click.option("--on", "where", type=click.Choice(["local", "hf-jobs"]), default="local", show_default=True,
+              help="Run here, or as a Hugging Face Job.")
+@click.option("--flavor", default="a10g-small", show_default=True, help="HF Jobs hardware flavor.")
+@click.option("--timeout", "job_timeout", default="2h", show_default=True, help="HF Jobs timeout (e.g. 30m, 2h).")
+@click.option("--namespace", metavar="ORG", help="HF Jobs namespace (default: your user).")
+@click.option("--detach", is_flag=True, help="HF Jobs: submit and return; follow later with `run-eval jobs`.")
+@click.option("--package", metavar="SPEC", help="HF Jobs: pip requirement for run-eval in the job "
+              "(default: a wheel of this checkout, uploaded).")
+@click.option("--image", metavar="IMAGE", help="HF Jobs: Docker image (default: a PyTorch CUDA image; python for cpu flavors).")
+@click.option("--results-repo", metavar="ORG/NAME",
+              help="HF Jobs: dataset repo the job uploads its result and logs to (default: NAMESPACE/run-eval-results).")
+@click.option("--push-pr", is_flag=True, help="Also open a PR with the signed result on the model repo.")
+@click.option("--upload-results", metavar="ORG/NAME", hidden=True)
+@click.option("--expect-spec", "expect_spec", multiple=True, metavar="TASK=SHA256", hidden=True)
 def run_command(
     model: str,
     benchmark: str,
@@ -94,6 +108,17 @@ def run_command(
     output_dir: Path,
     model_id: str | None,
     dataset_id: str | None,
+    where: str,
+    flavor: str,
+    job_timeout: str,
+    namespace: str | None,
+    detach: bool,
+    package: str | None,
+    image: str | None,
+    results_repo: str | None,
+    push_pr: bool,
+    upload_results: str | None,
+    expect_spec: tuple[str, ...],
 ) -> None:
     """Evaluate MODEL on BENCHMARK and write OUTPUT_DIR/.eval_results/<benchmark>.yaml.
 
@@ -106,6 +131,16 @@ def run_command(
     from runner.report import print_outcome
     from runner.run import RunFailed, RunInterrupted, RunRequest, execute
 
+    if where == "hf-jobs":
+        forwarded = [*(a for t in task_ids for a in ("--task", t)), "--seed", str(seed)]
+        for flag, value in (("--limit", limit), ("--epochs", epochs), ("--max-tokens", max_tokens),
+                            ("--temperature", temperature), ("--max-connections", max_connections)):
+            if value is not None:
+                forwarded += [flag, str(value)]
+        forwarded += [a for m in model_args for a in ("-M", m)]
+        parse_model_args(model_args)  # refuse secrets in -M before anything is sent
+        return submit_remote(model, benchmark, task_ids, forwarded, flavor, job_timeout, namespace, package,
+                             image, results_repo, push_pr, detach, output_dir)
     try:
         req = RunRequest(
             model=model,
@@ -123,6 +158,7 @@ def run_command(
             model_id=model_id,
             dataset_id=dataset_id,
             display=None if sys.stdout.isatty() else "plain",
+            expect_spec=dict(e.partition("=")[::2] for e in expect_spec),
         )
         outcome = execute(req, notify=lambda msg: click.echo(f"run-eval: {msg}", err=True))
     except (TasksError, ResultFileError, ModelError, SigningError) as ex:
@@ -132,6 +168,44 @@ def run_command(
     except RunFailed as ex:
         fail(ex.lines, EXIT_FAILED)
     print_outcome(outcome)
+    if upload_results or push_pr:
+        after_job_run(outcome, upload_results, push_pr)
+
+
+def submit_remote(model, benchmark, task_ids, forwarded, flavor, job_timeout, namespace, package, image,
+                  results_repo, push_pr, detach, output_dir) -> None:
+    from runner.remote import RemoteError, submit_run
+
+    try:
+        _, files = submit_run(model=model, benchmark=benchmark, task_ids=task_ids, forwarded=forwarded,
+                              flavor=flavor, timeout=job_timeout, namespace=namespace, package=package, image=image,
+                              results_repo=results_repo, push_pr=push_pr, detach=detach, output_dir=output_dir,
+                              echo=click.echo)
+    except RemoteError as ex:
+        fail(ex.lines, EXIT_FAILED)
+    except (TasksError, ModelError, SigningError) as ex:
+        fail(getattr(ex, "lines", None) or [str(ex)])
+    for f in files:
+        click.echo(f"result file:      {f}")
+
+
+def after_job_run(outcome, upload_results: str | None, push_pr: bool) -> None:
+    """In a job: send the signed result where the submitter asked."""
+    from runner.push import PushError, check_files, push
+    from runner.remote import RemoteError, upload_results as upload
+    from signing.trust import TrustStore
+
+    try:
+        if upload_results:
+            folder = upload(outcome.result_file, upload_results)
+            click.echo(f"uploaded result and logs to {upload_results}/{folder}/")
+        if push_pr:
+            plan = check_files(outcome.model.model_id, [outcome.result_file], trust=TrustStore(),
+                               allow_subset=True, allow_unsigned=False)
+            info = push(plan, create_pr=True)
+            click.echo(f"opened pull request {getattr(info, 'pr_url', '')}")
+    except (RemoteError, PushError) as ex:
+        fail(ex.lines, EXIT_FAILED)
 
 
 @cli.command("tiny-model")
@@ -157,6 +231,8 @@ def tiny_model_command(out_dir: Path, steps: int, seed: int, benchmark_dir: Path
 
 def _register() -> None:
     from runner.hub_cmd import push_command, results_command
+    from runner.jobs_cmd import jobs_group
+    from runner.sweep_cmd import sweep_command
     from runner.keys_cmd import keys_group
     from runner.verify_cmd import verify_command
 
@@ -164,6 +240,8 @@ def _register() -> None:
     cli.add_command(verify_command)
     cli.add_command(push_command)
     cli.add_command(results_command)
+    cli.add_command(jobs_group)
+    cli.add_command(sweep_command)
 
 
 _register()

@@ -17,6 +17,7 @@ from typing import Any, Callable
 from huggingface_hub import EvalResultEntry, eval_result_entries_to_yaml
 
 from runner.model import ModelRef, decoding_settings, is_hub_model, pin_hub_model, resolve_model
+from runner.remote import executor_claims
 from signing.evidence import log_sha256, samples_sha256
 from signing.keys import SigningKey, load_or_create
 from signing.results import read_entries, result_path, write_entries
@@ -55,6 +56,7 @@ class RunRequest:
     model_id: str | None = None
     dataset_id: str | None = None
     display: str | None = None  # Inspect display type; None = Inspect's default
+    expect_spec: dict[str, str] = field(default_factory=dict)  # task id -> fingerprint (jobs)
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,11 @@ def prepare(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) ->
     benchmark = resolve_benchmark(req.benchmark, dataset_id=req.dataset_id)
     spec = load_spec(benchmark.eval_yaml)
     selected = spec.select(list(req.task_ids))
+    for t in selected:
+        want = req.expect_spec.get(t.task_id)
+        if want is not None and want != t.fingerprint():
+            raise RunFailed([f"task {t.task_id!r}: the eval.yaml's method (spec {t.fingerprint()[:12]}) is not "
+                             f"the one this run was submitted with ({want[:12]})"])
     model, model_args = pin_hub_model(resolve_model(req.model, model_id=req.model_id), req.model_args)
     read_entries(result_path(req.output_dir, benchmark.name))  # fail now, not after the run
     built = build_tasks(benchmark, spec, selected, seed=req.seed, epochs=req.epochs)
@@ -245,7 +252,7 @@ def token_claims(entry: EvalResultEntry, record: dict[str, Any], r: TaskResult, 
         run={k: record[k] for k in ("seed", "shuffle_choices_seed", "epochs", "epoch_reducer", "limit",
                                     "decoding", "generate_config", "model_args", "packages")},
         evidence={"log_sha256": log_sha256(log.location), "samples_sha256": samples_sha256(log)},
-        executor={"kind": "local", "job_id": None, "flavor": None},
+        executor=executor_claims(),
     )
 
 

@@ -33,8 +33,10 @@ BADGES = {
               type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="A trust store file to use besides RUN_EVAL_HOME/trust.yaml (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--online", is_flag=True, help="For hf-jobs entries, also check the job on the Hub "
+              "(exists in the claimed namespace, COMPLETED, same commits and spec in its command).")
 def verify_command(paths: tuple[Path, ...], model_id: str | None, logs: tuple[Path, ...],
-                   trust_files: tuple[Path, ...], as_json: bool) -> None:
+                   trust_files: tuple[Path, ...], as_json: bool, online: bool) -> None:
     """Verify the verifyTokens of result files (or folders holding .eval_results/*.yaml).
 
     Exit status: 0 no entry invalid, 1 some entry invalid or unreadable, 2 usage error.
@@ -45,7 +47,7 @@ def verify_command(paths: tuple[Path, ...], model_id: str | None, logs: tuple[Pa
             store = store.merged(load_trust(f, missing_ok=False))
     except SigningError as ex:
         raise click.UsageError(str(ex)) from None
-    report = verify_paths(list(paths), trust=store, model_id=model_id, logs=list(logs))
+    report = verify_paths(list(paths), trust=store, model_id=model_id, logs=list(logs), online=online)
     if as_json:
         click.echo(json.dumps({"entries": [v.as_dict() for v in report.verdicts],
                                "problems": report.problems}, indent=2))

@@ -83,6 +83,10 @@ class SigningKey:
     def okp(self) -> OKPKey:
         return self._key
 
+    def private_pem(self) -> str:
+        """The PEM, only to hand the key to a job as a secret; never print or log it."""
+        return self._key.as_pem(private=True).decode()
+
     def __repr__(self) -> str:  # never show key material
         return f"SigningKey(path={str(self.path)!r}, kid={self._key.thumbprint()!r})"
 
@@ -135,8 +139,24 @@ def generate_key(path: Path | None = None, *, overwrite: bool = False) -> Signin
     return SigningKey(path=path, _key=key)
 
 
+ENV_KEY = "RUN_EVAL_SIGNING_KEY"  # a PEM given as a secret (e.g. to an HF Job): used, never written
+
+
 def load_or_create(path: Path | None = None) -> tuple[SigningKey, bool]:
-    """The user's key, creating it on first use; the flag says whether it was just created."""
+    """The user's key, creating it on first use; the flag says whether it was just created.
+
+    A key in the RUN_EVAL_SIGNING_KEY environment variable (how a job receives it, as a
+    secret) takes precedence and stays in memory.
+    """
+    pem = os.environ.get(ENV_KEY)
+    if pem and path is None:
+        try:
+            key = OKPKey.import_key(pem.encode())
+            if not key.is_private:
+                raise ValueError
+        except Exception:
+            raise KeyError_(f"{ENV_KEY}: not a PKCS#8 PEM Ed25519 private key") from None
+        return SigningKey(path=Path(f"<{ENV_KEY}>"), _key=key), False
     path = path or key_path()
     if path.exists():
         return load_key(path), False

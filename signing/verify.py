@@ -79,7 +79,7 @@ def load_entries(path: Path) -> list[Any]:
 
 
 def verify_paths(paths: list[Path], *, trust: TrustStore, model_id: str | None = None,
-                 logs: list[Path] | None = None) -> Report:
+                 logs: list[Path] | None = None, online: bool = False) -> Report:
     report = Report()
     files, report.problems = find_result_files(paths)
     log_index = _index_logs(logs or [], report.problems)
@@ -94,6 +94,8 @@ def verify_paths(paths: list[Path], *, trust: TrustStore, model_id: str | None =
             v = verify_entry(raw, trust=trust, model_id=model_id, file=str(f), index=i)
             if log_index and v.status != "invalid" and v.status != "unsigned":
                 _check_evidence(v, raw, log_index, used_logs)
+            if online and v.status not in ("invalid", "unsigned"):
+                check_job_online(v, raw)
             report.verdicts.append(v)
     for path in set(log_index.values()) - used_logs:
         report.problems.append(f"--log {path}: no verified entry points to this log (by dataset and task)")
@@ -219,3 +221,41 @@ def _check_evidence(v: Verdict, raw: dict[str, Any], index: dict[tuple[str, str]
             f"the token claims {metric.get('value')!r}")
     else:
         v.evidence = f"log digests match; value recomputed ({again.note})"
+
+
+def check_job_online(v: Verdict, raw: dict[str, Any]) -> None:
+    """For an hf-jobs entry: the job exists in the claimed namespace, COMPLETED, and its
+    command names the same benchmark commit, model commit and spec fingerprint as the token."""
+    from huggingface_hub import HfApi
+
+    claims = check_signature(raw["verifyToken"]).claims
+    ex = claims.get("executor") or {}
+    if ex.get("kind") != "hf-jobs":
+        v.evidence = "online: not an hf-jobs result"
+        return
+    job_id, namespace = ex.get("job_id"), ex.get("namespace")
+    if not job_id:
+        v.status, v.reason = "invalid", "online: the token claims hf-jobs but names no job"
+        return
+    try:
+        job = HfApi().inspect_job(job_id=job_id, namespace=namespace)
+    except Exception as err:
+        v.status, v.reason = "invalid", f"online: job {job_id} not found in namespace {namespace!r} ({type(err).__name__})"
+        return
+    status = getattr(job, "status", None)
+    stage = str(getattr(getattr(status, "stage", None), "value", getattr(status, "stage", None)))
+    if stage != "COMPLETED":
+        v.status, v.reason = "invalid", f"online: job {job_id} is {stage}, not COMPLETED"
+        return
+    command = " ".join([*(job.command or []), *(job.arguments or [])])
+    ds, model, spec = claims.get("dataset") or {}, claims.get("model") or {}, claims.get("spec") or {}
+    needed = {
+        "benchmark commit": f"{ds.get('id')}@{ds.get('revision')}",
+        "model commit": f"{model.get('id')}@{model.get('revision')}",
+        "spec fingerprint": f"{ds.get('task_id')}={spec.get('sha256')}",
+    }
+    missing = [name for name, text in needed.items() if text not in command]
+    if missing:
+        v.status, v.reason = "invalid", f"online: job {job_id}'s command does not name the token's {', '.join(missing)}"
+        return
+    v.evidence = f"online: job {job_id} COMPLETED with the same commits and spec"

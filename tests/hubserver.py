@@ -14,6 +14,15 @@ What it plays (protocol as read from huggingface_hub 2.4 / datasets 5.2):
   GET  /api/{type}/{repo}/discussions[/{num}]                   get_repo_discussions, get_discussion_details
   GET  /api/whoami-v2, POST /api/validate-yaml, GET /api/agent-harnesses (empty registry)
   HEAD/GET /[datasets/|spaces/]{repo}/resolve/{rev}/{path}      hf_hub_download, HfFileSystem (GET honours Range)
+  Jobs (run_job, run_uv_job, inspect_job, list_jobs, cancel_job, wait_for_job, fetch_job_logs, rerun_job, ...):
+  GET  /api/jobs/hardware                                       list_jobs_hardware (a few CPU/GPU flavors)
+  POST /api/jobs/{ns} | GET /api/jobs/{ns}?stage=..&label=k=v   create (request JSON stored verbatim) | list
+  GET  /api/jobs/{ns}/{id} | POST .../cancel | POST .../duplicate | PUT .../labels
+  GET  /api/jobs/{ns}/{id}/logs[?tail=N]                        SSE, see _stream_logs; /metrics answers 406
+
+Jobs never run: a test drives them with FakeHub.set_job_stage / add_job_logs, optionally from the
+FakeHub.on_job_created hook. run_uv_job with a *local* script file uploads it to a Bucket over Xet,
+which this fake does not play; a URL or a command (nothing local) is sent inline as "uv run ..." and works.
 
 Files are always served directly (no redirect to a CDN), with X-Repo-Commit, ETag (the git blob
 oid) and Content-Length, and never with X-Xet-* headers, so the client uses plain HTTP both ways.
@@ -41,17 +50,28 @@ import hashlib
 import itertools
 import json
 import re
+import secrets as _secrets
 import sys
 import threading
+import time
 import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Callable
 from urllib.parse import parse_qs, unquote, urlsplit
 
 USER = "fake-user"
 _PREFIX = {"model": "", "dataset": "datasets/", "space": "spaces/"}  # url prefix of each repo type
+JOB_STAGES = ("SCHEDULING", "RUNNING", "COMPLETED", "ERROR", "CANCELED", "DELETED")  # huggingface_hub JobStage
+FINAL_JOB_STAGES = ("COMPLETED", "ERROR", "CANCELED", "DELETED")
+_HARDWARE = [  # (name, prettyName, cpu, ram, accelerator model or None, micro-USD per minute)
+    ("cpu-basic", "CPU Basic", "2 vCPU", "16 GB", None, 167), ("cpu-upgrade", "CPU Upgrade", "8 vCPU", "32 GB", None, 500),
+    ("t4-small", "Nvidia T4 - small", "4 vCPU", "15 GB", "T4", 667),
+    ("a10g-small", "Nvidia A10G - small", "4 vCPU", "15 GB", "A10G", 1667),
+    ("a100-large", "Nvidia A100 - large", "12 vCPU", "142 GB", "A100", 4167),
+]
 
 
 def _now() -> str:
@@ -101,6 +121,11 @@ class FakeHub:
         self._lock = threading.RLock()
         self._counter = itertools.count()
         self._server: ThreadingHTTPServer | None = None
+        self._jobs: dict[str, dict] = {}  # id -> {id, namespace, owner, createdAt, startedAt, finishedAt, status, request}
+        self._job_logs: dict[str, list[dict]] = {}  # id -> SSE events {"timestamp", "data"}
+        # called in a new thread (lock not held) with a copy of job(id) right after a job is created
+        self.on_job_created: Callable[[dict], None] | None = None
+        self.job_log_wait = 10.0  # seconds a /logs stream of a non-final job stays open without a new line
 
     # ---------------------------------------------------------------- lifecycle
     def start(self) -> str:
@@ -164,6 +189,63 @@ class FakeHub:
         with self._lock:
             return [{k: pr[k] for k in ("num", "title", "ref", "sha", "status")}
                     for pr in self._repos[(repo_type, repo_id)].prs]
+
+    # ---------------------------------------------------------------- jobs API for tests
+    @property
+    def jobs(self) -> list[dict]:
+        """All jobs in creation order, as job(id) returns them."""
+        with self._lock:
+            return [self.job(i) for i in self._jobs]
+
+    def job(self, job_id: str) -> dict:
+        """{id, namespace, owner, createdAt, startedAt, finishedAt, status: {stage, message}, request, logs}:
+        `request` is the POSTed JSON exactly as received (secrets in clear), `logs` the lines so far."""
+        with self._lock:
+            return json.loads(json.dumps({**self._jobs[job_id], "logs": [e["data"] for e in self._job_logs[job_id]]}))
+
+    def set_job_stage(self, job_id: str, stage: str, message: str | None = None) -> None:
+        if stage not in JOB_STAGES:
+            raise ValueError(f"unknown job stage {stage!r}, expected one of {JOB_STAGES}")
+        with self._lock:
+            job = self._jobs[job_id]
+            job["status"] = {"stage": stage, "message": message}
+            if stage != "SCHEDULING" and not job["startedAt"]:
+                job["startedAt"] = _now()
+            if stage in FINAL_JOB_STAGES and not job["finishedAt"]:
+                job["finishedAt"] = _now()
+
+    def add_job_logs(self, job_id: str, lines: list[str]) -> None:
+        with self._lock:
+            self._job_logs[job_id].extend({"timestamp": _now(), "data": line} for line in lines)
+
+    def _create_job(self, namespace: str, request: dict) -> dict:
+        job_id = _secrets.token_hex(12)
+        owner = {"id": hashlib.sha1(namespace.encode()).hexdigest()[:24], "name": namespace,
+                 "type": "user" if namespace == USER else "org"}
+        self._jobs[job_id] = {"id": job_id, "namespace": namespace, "owner": owner, "createdAt": _now(),
+                              "startedAt": None, "finishedAt": None,
+                              "status": {"stage": "SCHEDULING", "message": None}, "request": request}
+        self._job_logs[job_id] = []
+        if self.on_job_created is not None:
+            threading.Thread(target=self._run_job_hook, args=(job_id,), daemon=True, name=f"job-{job_id}").start()
+        return self._jobs[job_id]
+
+    def _run_job_hook(self, job_id: str) -> None:
+        try:
+            self.on_job_created(self.job(job_id))
+        except Exception as e:
+            traceback.print_exc()
+            self.set_job_stage(job_id, "ERROR", f"on_job_created raised {e!r}")
+
+    def _job_info(self, job: dict) -> dict:
+        """JobInfo JSON: the request (secret values masked) plus what the server adds."""
+        req = job["request"]
+        out = {**req, "id": job["id"], "createdAt": job["createdAt"], "owner": job["owner"],
+               "status": dict(job["status"]), "initiator": {"type": "user", "id": job["owner"]["id"], "name": USER}}
+        if "secrets" in req:
+            out["secrets"] = {k: "<encrypted>" for k in req["secrets"] or {}}
+        out.update({k: job[k] for k in ("startedAt", "finishedAt") if job[k]})
+        return out
 
     # ---------------------------------------------------------------- internals (call with lock held)
     def _new_commit(self, repo: Repo, parent: str | None, files: dict[str, bytes], title: str) -> str:
@@ -276,9 +358,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.body = self._read_body()
         self.hub.requests.append((method, unquote(parts.path)))
         segs = parts.path.strip("/").split("/")  # still URL-encoded: a %2F stays inside its segment
+        self._after: Callable[[], None] | None = None  # a long answer (SSE), run once the lock is released
         try:
             with self.hub._lock:
                 self._route(method, segs)
+            if self._after is not None:
+                self._after()
         except HubError as e:
             headers = {"X-Error-Message": e.message}
             if e.code:
@@ -358,6 +443,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._json({"standardEnvVars": [], "harnesses": {}})
             if segs[1:] == ["repos", "create"] and method == "POST":
                 return self._create_repo()
+            if segs[1:2] == ["jobs"] and len(segs) >= 3:
+                return self._jobs_api(method, unquote(segs[2]), segs[3:])
             if len(segs) >= 3 and segs[1] in _TYPES:
                 repo_type = _TYPES[segs[1]]
                 # org/name, or a single-segment legacy id if that is what the store holds
@@ -551,3 +638,80 @@ class _Handler(BaseHTTPRequestHandler):
         prs.sort(key=lambda pr: -pr["num"])  # newest first, like the Hub
         self._json({"discussions": [self._discussion_json(repo, pr) for pr in prs], "count": len(prs), "start": 0,
                     "numClosedDiscussions": sum(pr["status"] != "open" for pr in repo.prs)})
+
+    # ---------------------------------------------------------------- jobs
+    def _jobs_api(self, method: str, namespace: str, rest: list[str]) -> None:
+        hub = self.hub
+        if not self._authed():
+            raise HubError(401, None, "You must be authenticated to use Jobs")
+        if namespace == "hardware" and not rest and method == "GET":
+            return self._json([{"name": n, "prettyName": pn, "cpu": cpu, "ram": ram, "ephemeralStorage": "50 GB",
+                                "accelerator": acc and {"type": "gpu", "model": acc, "quantity": "1",
+                                                        "vram": "24 GB", "manufacturer": "Nvidia"},
+                                "unitCostMicroUSD": c, "unitCostUSD": c / 1e6, "unitLabel": "minute"}
+                               for n, pn, cpu, ram, acc, c in _HARDWARE])
+        if not rest and method == "POST":
+            return self._json(hub._job_info(hub._create_job(namespace, json.loads(self.body or b"{}"))))
+        if not rest and method == "GET":
+            q = parse_qs(urlsplit(self.path).query)
+            stages, labels = set(q.get("stage", [])), [tuple(lb.split("=", 1)) for lb in q.get("label", [])]
+            return self._json([hub._job_info(j) for j in hub._jobs.values() if j["namespace"] == namespace
+                               and (not stages or j["status"]["stage"] in stages)
+                               and all((j["request"].get("labels") or {}).get(k) == v for k, v in labels)])
+        job = hub._jobs.get(unquote(rest[0]))
+        if job is None or job["namespace"] != namespace:
+            raise HubError(404, None, f"Job {unquote(rest[0])} not found in {namespace}")
+        op = rest[1] if len(rest) > 1 else ""
+        if method == "GET" and op == "":
+            return self._json(hub._job_info(job))
+        if method == "POST" and op == "cancel":
+            if job["status"]["stage"] not in FINAL_JOB_STAGES:
+                hub.set_job_stage(job["id"], "CANCELED")
+            return self._json(hub._job_info(job))
+        if method == "POST" and op == "duplicate":  # rerun_job
+            return self._json(hub._job_info(hub._create_job(namespace, json.loads(json.dumps(job["request"])))))
+        if method == "PUT" and op == "labels":  # update_job_labels replaces all labels
+            job["request"]["labels"] = json.loads(self.body or b"{}").get("labels") or {}
+            return self._json(hub._job_info(job))
+        if method == "GET" and op == "metrics":  # fetch_job_metrics tolerates 406 (what the Hub says once finished)
+            return self._json({"error": "FakeHub has no job metrics"}, 406)
+        if method == "GET" and op == "logs":
+            tail = int(self.query["tail"]) if self.query.get("tail") else None
+            self._after = lambda: self._stream_logs(job["id"], tail)
+            return None
+        return self._unknown(method)
+
+    def _stream_logs(self, job_id: str, tail: int | None) -> None:
+        """Job logs as server-sent events, one `data: {"timestamp": ..., "data": line}` per line (the format
+        HfApi._stream_sse_events parses), chunked. Replays the stored lines (the last `tail` ones if asked),
+        then, unless the job is in a final stage, keeps the stream open and sends new lines as they come,
+        ending when the job reaches a final stage or after `job_log_wait` seconds without a new line.
+        The client decides follow / no-follow alone: with follow=False it stops after 5 s of silence
+        (or at a line newer than the Date header), with follow=True it re-polls the job's stage and
+        reconnects (skipping already seen lines) until the stage is final. Runs without the lock."""
+        hub = self.hub
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        with hub._lock:
+            sent = max(len(hub._job_logs[job_id]) - tail, 0) if tail is not None else 0
+        deadline = time.monotonic() + hub.job_log_wait
+        try:
+            while True:
+                with hub._lock:
+                    new = hub._job_logs[job_id][sent:]
+                    final = hub._jobs[job_id]["status"]["stage"] in FINAL_JOB_STAGES
+                for event in new:
+                    data = f"data: {json.dumps(event)}\n\n".encode()
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                sent += len(new)
+                if new:
+                    deadline = time.monotonic() + hub.job_log_wait
+                if final or time.monotonic() >= deadline:
+                    break
+                time.sleep(0.05)
+            self.wfile.write(b"0\r\n\r\n")
+        except OSError:  # the client went away (e.g. follow=False gave up after its read timeout)
+            self.close_connection = True
