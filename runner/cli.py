@@ -232,6 +232,7 @@ def tiny_model_command(out_dir: Path, steps: int, seed: int, benchmark_dir: Path
 def _register() -> None:
     from runner.hub_cmd import push_command, results_command
     from runner.jobs_cmd import jobs_group
+    from runner.reproduce_cmd import diff_command, reproduce_command
     from runner.sweep_cmd import sweep_command
     from runner.keys_cmd import keys_group
     from runner.verify_cmd import verify_command
@@ -242,6 +243,8 @@ def _register() -> None:
     cli.add_command(results_command)
     cli.add_command(jobs_group)
     cli.add_command(sweep_command)
+    cli.add_command(reproduce_command)
+    cli.add_command(diff_command)
 
 
 _register()

@@ -57,6 +57,7 @@ class RunRequest:
     dataset_id: str | None = None
     display: str | None = None  # Inspect display type; None = Inspect's default
     expect_spec: dict[str, str] = field(default_factory=dict)  # task id -> fingerprint (jobs)
+    sample_ids: list[str] | None = None  # evaluate only these samples (reproduce --samples)
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,7 @@ def execute(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) ->
         model=model.spec,
         model_args=decoding.model_args,
         limit=req.limit,
+        sample_id=req.sample_ids,
         log_dir=str(req.log_dir),
         display=req.display,  # type: ignore[arg-type]
         fail_on_error=False,

@@ -69,3 +69,14 @@ def recompute_metric(log: Any, metric: str) -> Recomputed:
     if not values:
         return Recomputed(None, "the log has no scored samples")
     return Recomputed(sum(values) / len(values), f"mean of {len(values)} reduced sample scores")
+
+
+def per_sample_values(log: Any) -> dict[str, float]:
+    """The first scorer's epoch-reduced score of each sample, as a float (C=1, I=0, ...)."""
+    from inspect_ai.scorer import value_to_float
+
+    to_float = value_to_float()
+    reductions = log.reductions or []
+    if not reductions:
+        return {}
+    return {str(s.sample_id): to_float(s.value) for s in reductions[0].samples}

@@ -1,0 +1,76 @@
+"""`run-eval diff A B`: why two scores differ, field by field from their tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+# (label, path in the claims, does a difference make the numbers incomparable?)
+FIELDS: list[tuple[str, tuple[str, ...], bool]] = [
+    ("benchmark", ("dataset", "id"), True),
+    ("benchmark commit", ("dataset", "revision"), True),
+    ("config / split", ("dataset", "config"), True),
+    ("split", ("dataset", "split"), True),
+    ("task", ("dataset", "task_id"), True),
+    ("spec fingerprint", ("spec", "sha256"), True),
+    ("eval.yaml sha256", ("spec", "eval_yaml_sha256"), False),
+    ("solvers", ("spec", "task", "solvers"), True),
+    ("scorers", ("spec", "task", "scorers"), True),
+    ("field_spec", ("spec", "task", "field_spec"), True),
+    ("shuffle_choices", ("spec", "task", "shuffle_choices"), True),
+    ("model", ("model", "id"), False),
+    ("model commit", ("model", "revision"), False),
+    ("max_tokens", ("run", "generate_config", "max_tokens"), True),
+    ("temperature", ("run", "generate_config", "temperature"), True),
+    ("top_p", ("run", "generate_config", "top_p"), True),
+    ("seed", ("run", "seed"), False),
+    ("decoding", ("run", "decoding"), True),
+    ("model_args", ("run", "model_args"), False),
+    ("epochs", ("run", "epochs"), True),
+    ("epoch_reducer", ("run", "epoch_reducer"), True),
+    ("limit", ("run", "limit"), True),
+    ("metric", ("metric", "name"), True),
+    ("value", ("metric", "value"), False),
+    ("stderr", ("metric", "stderr"), False),
+    ("samples", ("metric", "samples"), True),
+    ("subset", ("metric", "subset"), True),
+    ("inspect_ai", ("run", "packages", "inspect_ai"), False),
+    ("run-eval", ("run", "packages", "run-eval"), False),
+    ("executor", ("executor", "kind"), False),
+]
+
+
+def get(d: Any, path: tuple[str, ...]) -> Any:
+    for p in path:
+        d = d.get(p) if isinstance(d, dict) else None
+    return d
+
+
+@dataclass
+class Row:
+    label: str
+    a: Any
+    b: Any
+    breaks: bool  # a difference here makes the two numbers incomparable
+
+    @property
+    def differs(self) -> bool:
+        return self.a != self.b
+
+
+def compare(a: dict[str, Any], b: dict[str, Any]) -> tuple[list[Row], list[str], list[str]]:
+    """(rows, blocking differences, other differences)."""
+    rows = [Row(label, get(a, path), get(b, path), breaks) for label, path, breaks in FIELDS]
+    blocking = [r.label for r in rows if r.differs and r.breaks]
+    other = [r.label for r in rows if r.differs and not r.breaks and r.label not in ("value", "stderr")]
+    return rows, blocking, other
+
+
+def sample_agreement(log_a: Any, log_b: Any) -> tuple[int, int, list[str]]:
+    """(samples scored in both, of which the same score, ids that differ)."""
+    from signing.evidence import per_sample_values
+
+    va, vb = per_sample_values(log_a), per_sample_values(log_b)
+    both = sorted(set(va) & set(vb), key=str)
+    differ = [i for i in both if va[i] != vb[i]]
+    return len(both), len(both) - len(differ), differ

@@ -1,0 +1,270 @@
+"""`run-eval reproduce`: re-run a published score from its token, and say whether it holds.
+
+The token is a lock file: verify it, rebuild the run from its claims (benchmark and model
+at their commits, the eval.yaml's spec fingerprint, generation config, seed, epochs,
+limit), re-run, and compare with statistics (runner/stats.py), per sample when the
+original Inspect log is at hand.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from runner.model import resolve_model
+from runner.stats import Comparison, paired, unpaired, verdict
+from signing.evidence import per_sample_values, recompute_metric
+from signing.results import RESULTS_DIR, parse_raw
+from signing.token import check_signature
+from signing.trust import TrustStore
+from signing.verify import verify_entry
+from tasks.pins import tree_digest
+from tasks.source import resolve_benchmark
+from tasks.spec import load_spec
+
+
+class ReproduceError(Exception):
+    def __init__(self, lines: list[str] | str):
+        self.lines = [lines] if isinstance(lines, str) else list(lines)
+        super().__init__("\n".join(self.lines))
+
+
+@dataclass
+class Target:
+    where: str
+    raw: dict[str, Any]
+    claims: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Outcome:
+    task_id: str
+    verdict: str
+    why: str
+    comparison: Comparison | None
+    claim_matches_evidence: bool | None
+    warnings: list[str] = field(default_factory=list)
+    reproduced_log: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        c = self.comparison
+        return {
+            "task_id": self.task_id, "verdict": self.verdict, "why": self.why,
+            "kind": c.kind if c else None,
+            "original": c.original if c else None, "reproduced": c.reproduced if c else None,
+            "delta": c.delta if c else None, "se": c.se if c else None, "z": c.z if c else None,
+            "ci95": list(c.ci) if c else None, "p_value": c.p_value if c else None, "n": c.n if c else None,
+            "changed_samples": c.changed_samples if c else [],
+            "claim_matches_evidence": self.claim_matches_evidence,
+            "warnings": self.warnings, "reproduced_log": self.reproduced_log,
+        }
+
+
+def load_targets(target: str, *, task: str | None, benchmark: str | None) -> list[Target]:
+    """Entries from a result file, or from a Hub model repo's .eval_results (main)."""
+    path = Path(target)
+    if path.exists():
+        files = sorted(path.glob(f"{RESULTS_DIR}/*.yaml")) if path.is_dir() else [path]
+        entries = []
+        for f in files:
+            entries += [Target(str(f), raw) for raw in parse_raw(f.read_text(encoding="utf-8"), str(f))]
+    elif re.match(r"^[\w.-]+/[\w.-]+$", target):
+        from huggingface_hub import HfApi
+
+        from runner.push import remote_entries
+        from tasks.hub import hub_error
+
+        api = HfApi()
+        try:
+            files = [f for f in api.list_repo_files(target) if f.startswith(f"{RESULTS_DIR}/") and f.endswith(".yaml")]
+            entries = [Target(f"{target}/{f}", raw) for f in files for raw in remote_entries(api, target, f)]
+        except Exception as ex:
+            raise ReproduceError(hub_error(ex, f"TARGET {target!r}", target, "model") or str(ex)) from None
+    else:
+        raise ReproduceError(f"TARGET {target!r}: no such result file, and not a model repo id org/name")
+    picked = [t for t in entries
+              if (task is None or (t.raw.get("dataset") or {}).get("task_id") == task)
+              and (benchmark is None or (t.raw.get("dataset") or {}).get("id") == benchmark)]
+    if not picked:
+        raise ReproduceError(f"TARGET {target!r}: no entry matches"
+                             + (f" --task {task!r}" if task else "") + (f" --benchmark {benchmark!r}" if benchmark else ""))
+    return picked
+
+
+def check_token(t: Target) -> None:
+    v = verify_entry(t.raw, trust=TrustStore())
+    if v.status == "unsigned":
+        raise ReproduceError(f"{t.where}: entry {(t.raw.get('dataset') or {}).get('task_id')!r} has no verifyToken: "
+                             "there is no lock to reproduce from")
+    if v.status == "invalid":
+        raise ReproduceError(f"{t.where}: the token is invalid ({v.reason}); refusing to reproduce it")
+    t.claims = check_signature(t.raw["verifyToken"]).claims
+
+
+def spec_difference(claimed: dict[str, Any], current: dict[str, Any], prefix: str = "") -> list[str]:
+    out = []
+    for k in sorted(set(claimed) | set(current), key=str):
+        a, b = claimed.get(k), current.get(k)
+        key = f"{prefix}.{k}" if prefix else str(k)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += spec_difference(a, b, key)
+        elif a != b:
+            out.append(f"{key}: signed {a!r}, now {b!r}")
+    return out
+
+
+def rebuild_inputs(c: dict[str, Any], model_path: str | None, bench_path: str | None) -> tuple[str, str]:
+    """MODEL and BENCHMARK arguments that name exactly the claimed commits (or checked copies)."""
+    ds, model = c["dataset"], c["model"]
+    if ds.get("pin") == "hub":
+        bench_arg = f"{ds['id']}@{ds['revision']}"
+    elif bench_path is None:
+        raise ReproduceError(f"the benchmark {ds['id']!r} was a local folder ({ds['revision'][:19]}…); "
+                             "pass --benchmark-path to your copy of it")
+    else:
+        bench_arg = bench_path
+    spec_str = model.get("spec") or f"hf/{model['id']}"
+    provider = spec_str.split("/", 1)[0]
+    if model_path is not None:
+        ref = resolve_model(f"{provider}/{model_path}")
+        if ref.revision != model.get("revision"):
+            raise ReproduceError(f"--model-path {model_path!r}: its content ({ref.revision}) is not the signed "
+                                 f"model revision ({model.get('revision')})")
+        return ref.spec, bench_arg
+    if model.get("revision", "") and str(model.get("revision")).startswith("sha256:"):
+        raise ReproduceError(f"the model {model['id']!r} was a local folder; pass --model-path to your copy of it")
+    return (f"{spec_str}@{model['revision']}" if model.get("revision") else spec_str), bench_arg
+
+
+def check_benchmark(c: dict[str, Any], bench_arg: str) -> None:
+    """The eval.yaml must mean the same method (shown field by field), then the data must match."""
+    bench = resolve_benchmark(bench_arg)
+    spec = load_spec(bench.eval_yaml)
+    task_id = c["dataset"]["task_id"]
+    tasks = {t.task_id: t for t in spec.tasks}
+    if task_id not in tasks:
+        raise ReproduceError(f"{bench_arg}: its eval.yaml has no task {task_id!r} (tasks: {', '.join(tasks)})")
+    task = tasks[task_id]
+    if task.fingerprint() != c["spec"]["sha256"]:
+        diff = spec_difference(c["spec"].get("task") or {}, task.as_dict())
+        raise ReproduceError([f"{bench_arg}: task {task_id!r} is not the signed method (spec "
+                              f"{c['spec']['sha256'][:12]} signed, {task.fingerprint()[:12]} now):", *diff])
+    if bench.revision != c["dataset"]["revision"]:
+        raise ReproduceError(f"{bench_arg}: its data ({bench.revision}) is not the signed revision "
+                             f"({c['dataset']['revision']})")
+
+
+def original_log(t: Target, log_arg: str | None) -> Any | None:
+    from inspect_ai.log import read_eval_log
+
+    src = log_arg or (t.raw.get("source") or {}).get("url")
+    if not src:
+        return None
+    m = re.match(r"^https?://[^/]+/(datasets/|spaces/)?([\w.-]+/[\w.-]+)/resolve/([^/]+)/(.+)$", src)
+    try:
+        if m:
+            from huggingface_hub import hf_hub_download
+
+            repo_type = {"datasets/": "dataset", "spaces/": "space"}.get(m.group(1) or "", "model")
+            src = hf_hub_download(m.group(2), m.group(4), repo_type=repo_type, revision=m.group(3))
+        if not Path(src).is_file():
+            return None
+        from signing.evidence import log_sha256
+
+        if log_sha256(src) != (t.claims.get("evidence") or {}).get("log_sha256"):
+            raise ReproduceError(f"{src}: this log is not the one the token's evidence names (sha256 differs)")
+        return read_eval_log(str(src))
+    except ReproduceError:
+        raise
+    except Exception:
+        return None
+
+
+def reproduce_entry(t: Target, *, model_path: str | None, bench_path: str | None, log_arg: str | None,
+                    samples: int | None, tolerance: float, workdir: Path,
+                    run: Callable[..., Any]) -> Outcome:
+    from importlib.metadata import version
+
+    c = t.claims
+    task_id = c["dataset"]["task_id"]
+    warnings = []
+    installed = version("inspect_ai")
+    signed = (c.get("run", {}).get("packages") or {}).get("inspect_ai")
+    if signed and signed != installed:
+        warnings.append(f"inspect-ai {installed} is installed; the score was made with {signed}")
+    model_arg, bench_arg = rebuild_inputs(c, model_path, bench_path)
+    check_benchmark(c, bench_arg)
+    orig = original_log(t, log_arg)
+    orig_values = per_sample_values(orig) if orig is not None else {}
+    matches = None
+    if orig is not None:
+        again = recompute_metric(orig, c["metric"]["name"])
+        if again.value is not None:
+            matches = abs(again.value - float(c["metric"]["value"])) <= 1e-9
+    sample_ids = None
+    if samples is not None:
+        if not orig_values:
+            raise ReproduceError("--samples needs the original log (--log, or a reachable source.url)")
+        pool = sorted(orig_values, key=str)
+        sample_ids = random.Random(c["run"].get("seed", 0)).sample(pool, min(samples, len(pool)))
+    log = run(model_arg, bench_arg, task_id, c, sample_ids, workdir)
+    new_values = per_sample_values(log)
+    if orig_values:
+        comp = paired(orig_values, new_values)
+    else:
+        m = c["metric"]
+        again = recompute_metric(log, m["name"])
+        new_value = again.value if again.value is not None else float(log.results.scores[0].metrics[m["name"]].value)
+        new_se = log.results.scores[0].metrics.get("stderr")
+        comp = unpaired(float(m["value"]), m.get("stderr"), new_value,
+                        float(new_se.value) if new_se is not None else None, int(m.get("samples") or 0))
+    v, why = verdict(comp, tolerance=tolerance, claim_matches_evidence=matches)
+    return Outcome(task_id, v, why, comp, matches, warnings, str(log.location))
+
+
+def local_runner(forwarded_display: str | None = "none") -> Callable[..., Any]:
+    """Re-run one task in-process through the same code path as `run-eval run`."""
+    from inspect_ai.log import read_eval_log
+
+    from runner.model import parse_model_args
+    from runner.run import RunRequest, execute
+
+    def run(model_arg: str, bench_arg: str, task_id: str, c: dict[str, Any], sample_ids: list | None,
+            workdir: Path) -> Any:
+        gen = dict(c["run"].get("generate_config") or {})
+        args = {k: v for k, v in (c["run"].get("model_args") or {}).items()
+                if not (k == "model_path" and str(v).startswith("hf-snapshot:"))}
+        req = RunRequest(
+            model=model_arg, benchmark=bench_arg, task_ids=(task_id,),
+            limit=c["run"].get("limit"), epochs=c["run"].get("epochs"), seed=int(c["run"].get("seed", 42)),
+            max_tokens=gen.get("max_tokens"), temperature=gen.get("temperature"),
+            max_connections=gen.get("max_connections"),
+            model_args=parse_model_args([f"{k}={v}" for k, v in args.items()]) if args else {},
+            log_dir=workdir / "logs", output_dir=workdir, model_id=c["model"]["id"],
+            dataset_id=c["dataset"]["id"] if c["dataset"].get("pin") != "hub" else None,
+            display=forwarded_display, sample_ids=sample_ids,
+        )
+        outcome = execute(req)
+        return read_eval_log(outcome.results[0].log)
+
+    return run
+
+
+def reproduce(target: str, *, task: str | None = None, benchmark: str | None = None,
+              model_path: str | None = None, bench_path: str | None = None, log_arg: str | None = None,
+              samples: int | None = None, tolerance: float = 0.05, output_dir: Path | None = None,
+              run: Callable[..., Any] | None = None) -> list[Outcome]:
+    targets = load_targets(target, task=task, benchmark=benchmark)
+    for t in targets:
+        check_token(t)
+    run = run or local_runner()
+    out = []
+    for t in targets:
+        workdir = output_dir or Path(tempfile.mkdtemp(prefix="run-eval-reproduce-"))
+        out.append(reproduce_entry(t, model_path=model_path, bench_path=bench_path, log_arg=log_arg,
+                                   samples=samples, tolerance=tolerance, workdir=workdir, run=run))
+    return out

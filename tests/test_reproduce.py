@@ -1,0 +1,145 @@
+"""reproduce and diff: honest results hold, inflated or mismatched ones do not."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from runner.stats import paired, unpaired, verdict
+from signing.keys import generate_key
+from signing.token import build_claims, check_signature, sign
+
+from conftest import EXAMPLE, assert_clean_error, run_cli
+
+
+@pytest.fixture(scope="module")
+def original(tiny_model, tmp_path_factory) -> dict:
+    work = tmp_path_factory.mktemp("orig")
+    bench = work / "arithmetic"
+    shutil.copytree(EXAMPLE, bench)
+    proc = run_cli(f"hf/{tiny_model}", str(bench), "--task", "addition", "--max-tokens", "4",
+                   "--output-dir", "out", cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    return {"work": work, "bench": bench, "file": work / "out" / ".eval_results" / "arithmetic.yaml"}
+
+
+def repro(original, tiny_model, *extra, file=None):
+    return run_cli("reproduce", str(file or original["file"]), "--model-path", str(tiny_model),
+                   "--benchmark-path", str(original["bench"]), "--json", *extra, cwd=original["work"])
+
+
+def test_honest_result_is_reproduced_per_sample(original, tiny_model, tmp_path):
+    proc = repro(original, tiny_model, "--html", str(tmp_path / "r.html"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (e,) = json.loads(proc.stdout)["entries"]
+    assert (e["verdict"], e["kind"], e["n"], e["delta"], e["changed_samples"]) == ("reproduced", "paired", 30, 0.0, [])
+    assert e["claim_matches_evidence"] is True
+    page = (tmp_path / "r.html").read_text()
+    assert "<svg" in page and "reproduced" in page
+
+
+def test_spot_check_on_a_seeded_subset(original, tiny_model):
+    proc = repro(original, tiny_model, "--samples", "5")
+    assert proc.returncode == 0, proc.stderr
+    (e,) = json.loads(proc.stdout)["entries"]
+    assert e["n"] == 5 and e["kind"] == "paired" and e["verdict"] == "reproduced"
+
+
+def forge(original, tmp_path, *, value_delta: float, drop_source: bool) -> Path:
+    """The same entry with an inflated value, re-signed (validly) with another key."""
+    (entry,) = yaml.safe_load(original["file"].read_text())
+    claims = check_signature(entry["verifyToken"]).claims
+    entry = {k: v for k, v in entry.items() if k != "verifyToken"}
+    entry["value"] = entry["value"] + value_delta
+    if drop_source:
+        entry.pop("source")
+    extra = {k: v for k, v in claims.items() if k not in ("version", "hash", "iat", "entry")}
+    extra["metric"] = {**extra["metric"], "value": entry["value"]}
+    key = generate_key(tmp_path / "other-key.pem")
+    forged = {**entry, "verifyToken": sign(build_claims(entry, **extra), key)}
+    path = tmp_path / "forged" / ".eval_results" / "arithmetic.yaml"
+    path.parent.mkdir(parents=True)
+    path.write_text(yaml.safe_dump([forged], sort_keys=False))
+    return path
+
+
+def test_inflated_value_disagrees_with_its_own_log(original, tiny_model, tmp_path):
+    path = forge(original, tmp_path, value_delta=0.3, drop_source=False)
+    assert run_cli("verify", str(path), cwd=tmp_path).returncode == 0  # a valid signature, by someone else
+    proc = repro(original, tiny_model, file=path)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    (e,) = json.loads(proc.stdout)["entries"]
+    assert e["verdict"] == "not-reproduced" and e["claim_matches_evidence"] is False
+    assert "disagrees with its own log" in e["why"]
+
+
+def test_inflated_value_without_a_log_differs_unpaired(original, tiny_model, tmp_path):
+    path = forge(original, tmp_path, value_delta=0.3, drop_source=True)
+    proc = repro(original, tiny_model, file=path)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    (e,) = json.loads(proc.stdout)["entries"]
+    assert e["verdict"] == "not-reproduced" and e["kind"] == "unpaired"
+    assert e["delta"] == pytest.approx(-0.3) and e["ci95"][1] < 0 and "the score differs" in e["why"]
+
+
+def test_changed_eval_yaml_stops_with_the_spec_difference(original, tiny_model, tmp_path):
+    changed = tmp_path / "arithmetic"
+    shutil.copytree(original["bench"], changed)
+    text = (changed / "eval.yaml").read_text().replace("Answer with the number only.", "Reply with a number.")
+    (changed / "eval.yaml").write_text(text)
+    proc = run_cli("reproduce", str(original["file"]), "--model-path", str(tiny_model),
+                   "--benchmark-path", str(changed), cwd=tmp_path)
+    assert_clean_error(proc, "task 'addition' is not the signed method", "solvers: signed")
+    assert proc.returncode == 2
+
+
+def test_invalid_or_unsigned_tokens_are_refused(original, tiny_model, tmp_path):
+    (entry,) = yaml.safe_load(original["file"].read_text())
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump([{**entry, "value": 0.01}]))
+    assert_clean_error(repro(original, tiny_model, file=bad), "the token is invalid (hash mismatch: value")
+    unsigned = tmp_path / "unsigned.yaml"
+    unsigned.write_text(yaml.safe_dump([{k: v for k, v in entry.items() if k != "verifyToken"}]))
+    assert_clean_error(repro(original, tiny_model, file=unsigned), "no verifyToken")
+    assert_clean_error(run_cli("reproduce", str(original["file"]), cwd=tmp_path), "pass --benchmark-path")
+
+
+def test_diff_names_max_tokens(original, tiny_model, tmp_path):
+    proc = run_cli(f"hf/{tiny_model}", str(original["bench"]), "--task", "addition", "--max-tokens", "1",
+                   "--output-dir", str(tmp_path), cwd=original["work"])
+    assert proc.returncode == 0, proc.stderr
+    other = tmp_path / ".eval_results" / "arithmetic.yaml"
+    d = run_cli("diff", str(original["file"]), str(other), "--json", cwd=tmp_path)
+    assert d.returncode == 0, d.stderr
+    data = json.loads(d.stdout)
+    assert data["comparable"] is False and "max_tokens" in data["blocking"]
+    both, same, _ = data["sample_agreement"]["both"], data["sample_agreement"]["same"], None
+    assert both == 30 and same <= 30
+    human = run_cli("diff", str(original["file"]), str(other), cwd=tmp_path)
+    assert "not comparable: they differ in max_tokens" in human.stdout
+    same_run = run_cli("diff", str(original["file"]), str(original["file"]), cwd=tmp_path)
+    assert "comparable: same benchmark commit" in same_run.stdout
+
+
+def test_stats_formulas():
+    a = {str(i): float(i % 2) for i in range(10)}
+    b = dict(a)
+    b["0"] = 1.0  # one sample flips from 0 to 1
+    c = paired(a, b)
+    diffs = [1.0] + [0.0] * 9
+    mean = 0.1
+    sd = math.sqrt(sum((x - mean) ** 2 for x in diffs) / 9)
+    assert c.delta == pytest.approx(0.1) and c.se == pytest.approx(sd / math.sqrt(10))
+    assert c.changed_samples == ["0"]
+    assert c.ci[0] == pytest.approx(0.1 - 1.959964 * c.se, rel=1e-5)
+    v, why = verdict(c, tolerance=0.05, claim_matches_evidence=True)
+    assert v == "inconclusive" and "samples would be needed" in why
+    u = unpaired(0.5, 0.05, 0.8, 0.05, 100)
+    assert u.se == pytest.approx(math.sqrt(0.005)) and verdict(u, tolerance=0.05, claim_matches_evidence=None)[0] == "not-reproduced"
+    same = paired(a, a)
+    assert verdict(same, tolerance=0.05, claim_matches_evidence=True)[0] == "reproduced"
