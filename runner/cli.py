@@ -93,6 +93,7 @@ def cli() -> None:
 @click.option("--push-pr", is_flag=True, help="Also open a PR with the signed result on the model repo.")
 @click.option("--upload-results", metavar="ORG/NAME", hidden=True)
 @click.option("--expect-spec", "expect_spec", multiple=True, metavar="TASK=SHA256", hidden=True)
+@click.option("--sample-id", "sample_ids", multiple=True, metavar="ID", hidden=True)
 def run_command(
     model: str,
     benchmark: str,
@@ -119,6 +120,7 @@ def run_command(
     push_pr: bool,
     upload_results: str | None,
     expect_spec: tuple[str, ...],
+    sample_ids: tuple[str, ...],
 ) -> None:
     """Evaluate MODEL on BENCHMARK and write OUTPUT_DIR/.eval_results/<benchmark>.yaml.
 
@@ -138,6 +140,7 @@ def run_command(
             if value is not None:
                 forwarded += [flag, str(value)]
         forwarded += [a for m in model_args for a in ("-M", m)]
+        forwarded += [a for i in sample_ids for a in ("--sample-id", i)]
         parse_model_args(model_args)  # refuse secrets in -M before anything is sent
         return submit_remote(model, benchmark, task_ids, forwarded, flavor, job_timeout, namespace, package,
                              image, results_repo, push_pr, detach, output_dir)
@@ -159,6 +162,7 @@ def run_command(
             dataset_id=dataset_id,
             display=None if sys.stdout.isatty() else "plain",
             expect_spec=dict(e.partition("=")[::2] for e in expect_spec),
+            sample_ids=[int(i) if i.isdigit() else i for i in sample_ids] or None,
         )
         outcome = execute(req, notify=lambda msg: click.echo(f"run-eval: {msg}", err=True))
     except (TasksError, ResultFileError, ModelError, SigningError) as ex:

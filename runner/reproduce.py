@@ -254,6 +254,41 @@ def local_runner(forwarded_display: str | None = "none") -> Callable[..., Any]:
     return run
 
 
+def jobs_runner(*, flavor: str, timeout: str | None, namespace: str | None, package: str | None,
+                image: str | None, results_repo: str | None, echo: Callable[[str], None]) -> Callable[..., Any]:
+    """Re-run one task as an HF Job (the same `run-eval run` inside), then read its uploaded log."""
+    from runner.remote import RemoteError, submit_run
+
+    def run(model_arg: str, bench_arg: str, task_id: str, c: dict[str, Any], sample_ids: list | None,
+            workdir: Path) -> Any:
+        gen = dict(c["run"].get("generate_config") or {})
+        forwarded = ["--task", task_id, "--seed", str(c["run"].get("seed", 42))]
+        for flag, value in (("--limit", c["run"].get("limit")), ("--epochs", c["run"].get("epochs")),
+                            ("--max-tokens", gen.get("max_tokens")), ("--temperature", gen.get("temperature")),
+                            ("--max-connections", gen.get("max_connections"))):
+            if value is not None:
+                forwarded += [flag, str(value)]
+        for k, v in (c["run"].get("model_args") or {}).items():
+            if not (k == "model_path" and str(v).startswith("hf-snapshot:")):
+                forwarded += ["-M", f"{k}={v}"]
+        forwarded += [a for i in sample_ids or [] for a in ("--sample-id", str(i))]
+        try:
+            _, files = submit_run(model=model_arg, benchmark=bench_arg, task_ids=(task_id,), forwarded=forwarded,
+                                  flavor=flavor, timeout=timeout, namespace=namespace, package=package, image=image,
+                                  results_repo=results_repo, push_pr=False, detach=False, output_dir=workdir, echo=echo)
+        except RemoteError as ex:
+            raise ReproduceError(ex.lines) from None
+        entries = [e for f in files for e in parse_raw(f.read_text(encoding="utf-8"), str(f))
+                   if (e.get("dataset") or {}).get("task_id") == task_id]
+        t = Target("job", entries[-1], check_signature(entries[-1]["verifyToken"]).claims)
+        log = original_log(t, None)
+        if log is None:
+            raise ReproduceError("the job's result names no log that can be fetched")
+        return log
+
+    return run
+
+
 def reproduce(target: str, *, task: str | None = None, benchmark: str | None = None,
               model_path: str | None = None, bench_path: str | None = None, log_arg: str | None = None,
               samples: int | None = None, tolerance: float = 0.05, output_dir: Path | None = None,

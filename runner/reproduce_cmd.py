@@ -35,15 +35,23 @@ def _fail(lines: list[str], code: int) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write a report with a plot of both scores and their 95% intervals.")
+@click.option("--on", "where", type=click.Choice(["local", "hf-jobs"]), default="local", show_default=True)
+@click.option("--flavor", default="a10g-small", show_default=True)
+@click.option("--timeout", "job_timeout", default="2h", show_default=True)
+@click.option("--namespace", metavar="ORG")
+@click.option("--package", metavar="SPEC")
+@click.option("--image", metavar="IMAGE")
+@click.option("--results-repo", metavar="ORG/NAME")
 def reproduce_command(target, task, benchmark, model_path, benchmark_path, log_arg, samples, tolerance,
-                      output_dir, as_json, html_file) -> None:
+                      output_dir, as_json, html_file, where, flavor, job_timeout, namespace, package, image,
+                      results_repo) -> None:
     """Re-run TARGET's score from its verifyToken and say, with statistics, whether it holds.
 
     TARGET: a result file (or a folder with .eval_results/), or a Hub model repo org/name.
     Exit: 0 all reproduced, 1 any not reproduced, 2 bad input, 3 inconclusive.
     """
     from runner.model import ModelError
-    from runner.reproduce import ReproduceError, reproduce
+    from runner.reproduce import ReproduceError, jobs_runner, reproduce
     from runner.run import RunFailed
     from signing.results import ResultFileError
     from tasks.errors import TasksError
@@ -51,7 +59,11 @@ def reproduce_command(target, task, benchmark, model_path, benchmark_path, log_a
     try:
         outcomes = reproduce(target, task=task, benchmark=benchmark, model_path=model_path,
                              bench_path=benchmark_path, log_arg=log_arg, samples=samples, tolerance=tolerance,
-                             output_dir=output_dir)
+                             output_dir=output_dir,
+                             run=None if where == "local" else jobs_runner(
+                                 flavor=flavor, timeout=job_timeout, namespace=namespace, package=package,
+                                 image=image, results_repo=results_repo,
+                                 echo=lambda m: click.echo(m, err=True)))
     except (ReproduceError, TasksError, ModelError) as ex:
         _fail(ex.lines if hasattr(ex, "lines") else [str(ex)], EXIT_BAD)
     except ResultFileError as ex:

@@ -199,3 +199,21 @@ def test_hf_jobs_sweep_retries_a_failed_job(hub, tmp_path):
     from signing.token import check_signature
 
     assert check_signature(entry["verifyToken"]).claims["executor"]["job_id"] == hub.jobs[1]["id"]
+
+
+def test_reproduce_on_hf_jobs(hub, tmp_path):
+    from test_hub import results
+
+    hub.job_log_wait = 0.5
+    first = run(hub, "hf/org/tiny", "org/bench", "--task", "addition", "--max-tokens", "4", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    hub.on_job_created = lambda job: execute_job(hub, job, tmp_path)
+    proc = run(hub, "reproduce", str(tmp_path / ".eval_results" / "bench.yaml"), "--on", "hf-jobs",
+               "--package", "run-eval", "--namespace", "org", "--samples", "4", "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (e,) = json.loads(proc.stdout)["entries"]
+    assert (e["verdict"], e["kind"], e["n"]) == ("reproduced", "paired", 4)
+    (job,) = hub.jobs
+    args = job_command_args(job)
+    assert args.count("--sample-id") == 4 and f"org/bench@{hub.bench_sha}" in args
+    assert results(tmp_path / ".eval_results" / "bench.yaml")  # the original file is untouched
