@@ -125,7 +125,7 @@ class FakeHub:
         self._job_logs: dict[str, list[dict]] = {}  # id -> SSE events {"timestamp", "data"}
         # called in a new thread (lock not held) with a copy of job(id) right after a job is created
         self.on_job_created: Callable[[dict], None] | None = None
-        self.job_log_wait = 10.0  # seconds a /logs stream of a non-final job stays open without a new line
+        self.job_log_wait = 60.0  # seconds a /logs stream of a non-final job stays open without a new line
 
     # ---------------------------------------------------------------- lifecycle
     def start(self) -> str:
