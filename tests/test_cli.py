@@ -293,12 +293,13 @@ def test_private_key_never_reaches_outputs(full_run):
         assert body.encode() not in Path(d["source"]["url"]).read_bytes()
 
 
-def test_first_run_creates_a_key_and_says_so_once(tiny_model, tmp_path, example_copy):
+def test_first_run_creates_a_key_and_says_so_once(tmp_path, example_copy):
     home = {"RUN_EVAL_HOME": str(tmp_path / "fresh-home")}
-    args = (f"hf/{tiny_model}", str(example_copy), "--task", "addition", "--limit", "1", "--max-tokens", "2")
+    # the key is made before the model runs; mockllm's samples then fail offline, which is fine here
+    args = ("mockllm/model", str(example_copy), "--task", "addition", "--limit", "1")
     first = run_cli(*args, cwd=tmp_path, env=home)
     second = run_cli(*args, cwd=tmp_path, env=home)
-    assert first.returncode == second.returncode == 0, first.stderr + second.stderr
+    assert "samples failed" in first.stderr and "samples failed" in second.stderr
     assert first.stderr.count("created signing key") == 1
     assert "created signing key" not in second.stderr
     key = tmp_path / "fresh-home" / "signing-key.pem"

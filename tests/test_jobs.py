@@ -101,10 +101,12 @@ def test_default_ships_a_wheel_of_this_checkout(hub, tmp_path):
 def test_follow_then_fetch_the_signed_result_and_verify_online(hub, tmp_path):
     hub.on_job_created = lambda job: execute_job(hub, job, tmp_path)
     proc = run(hub, "hf/org/tiny", "org/bench", "--on", "hf-jobs", "--package", "run-eval", "--task", "addition",
-               "--max-tokens", "4", "--namespace", "org", cwd=tmp_path)
+               "--max-tokens", "4", "--namespace", "org", "--push-pr", cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     (job,) = hub.jobs
     assert job["status"]["stage"] == "COMPLETED"
+    (pr,) = hub.pull_requests("org/tiny")  # --push-pr: the job opened it
+    assert ".eval_results/bench.yaml" in hub.files_at("org/tiny", "model", pr["ref"])
     assert "uploaded result and logs" in proc.stdout  # the job's own output, followed live here
     (entry,) = yaml.safe_load((tmp_path / ".eval_results" / "bench.yaml").read_text())
     from signing.token import check_signature
@@ -204,8 +206,10 @@ def test_reproduce_on_hf_jobs(hub, tmp_path):
 
     first = run(hub, "hf/org/tiny", "org/bench", "--task", "addition", "--max-tokens", "4", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
+    # the published score, reproduced from the model repo (TARGET org/model) on HF Jobs
+    assert run(hub, "push", "org/tiny", "--no-pr", cwd=tmp_path).returncode == 0
     hub.on_job_created = lambda job: execute_job(hub, job, tmp_path)
-    proc = run(hub, "reproduce", str(tmp_path / ".eval_results" / "bench.yaml"), "--on", "hf-jobs",
+    proc = run(hub, "reproduce", "org/tiny", "--task", "addition", "--on", "hf-jobs",
                "--package", "run-eval", "--namespace", "org", "--samples", "4", "--json", cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     (e,) = json.loads(proc.stdout)["entries"]
