@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Callable, TypeVar
 
 import click
 from rich.console import Console
@@ -14,12 +15,26 @@ from runner.verify_cmd import BADGES
 from signing.errors import SigningError
 from signing.trust import load_trust
 
+T = TypeVar("T")
+
 
 def _trust(files: tuple[Path, ...]):
     store = load_trust()
     for f in files:
         store = store.merged(load_trust(f, missing_ok=False))
     return store
+
+
+def _or_fail(fn: Callable[[], T]) -> T:
+    """fn(), with a bad trust store as a usage error (exit 2) and a refused push as exit 1."""
+    try:
+        return fn()
+    except SigningError as ex:
+        raise click.UsageError(str(ex)) from None
+    except PushError as ex:
+        for line in ex.lines:
+            click.echo(f"run-eval: error: {line}", err=True)
+        sys.exit(1)
 
 
 @click.command("push")
@@ -39,16 +54,9 @@ def push_command(model_repo: str, files: tuple[Path, ...], no_pr: bool, allow_su
     FILES default to .eval_results/*.yaml in the current folder. Every entry is checked
     first; nothing is sent unless all may go.
     """
-    try:
-        plan = check_files(model_repo, list(files), trust=_trust(trust_files),
-                           allow_subset=allow_subset, allow_unsigned=allow_unsigned)
-        info = push(plan, create_pr=not no_pr, log_repo=log_repo)
-    except SigningError as ex:
-        raise click.UsageError(str(ex)) from None
-    except PushError as ex:
-        for line in ex.lines:
-            click.echo(f"run-eval: error: {line}", err=True)
-        sys.exit(1)
+    plan = _or_fail(lambda: check_files(model_repo, list(files), trust=_trust(trust_files),
+                                        allow_subset=allow_subset, allow_unsigned=allow_unsigned))
+    info = _or_fail(lambda: push(plan, create_pr=not no_pr, log_repo=log_repo))
     n = sum(len(f.entries) for f in plan.files)
     if getattr(info, "pr_url", None):
         click.echo(f"opened pull request {info.pr_url} with {n} entries in {len(plan.files)} file(s)")
@@ -62,14 +70,7 @@ def push_command(model_repo: str, files: tuple[Path, ...], no_pr: bool, allow_su
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def results_command(model_repo: str, trust_files: tuple[Path, ...], as_json: bool) -> None:
     """List MODEL_REPO's published entries (main and open PRs) with their verification status."""
-    try:
-        rows = list_results(model_repo, trust=_trust(trust_files))
-    except SigningError as ex:
-        raise click.UsageError(str(ex)) from None
-    except PushError as ex:
-        for line in ex.lines:
-            click.echo(f"run-eval: error: {line}", err=True)
-        sys.exit(1)
+    rows = _or_fail(lambda: list_results(model_repo, trust=_trust(trust_files)))
     if as_json:
         import json
 

@@ -8,6 +8,7 @@ entry may go: valid token, bound to MODEL_REPO, not a subset (unless allowed), s
 
 from __future__ import annotations
 
+from runner.errors import LinesError
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,10 +23,8 @@ from tasks.hub import hub_error
 REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
 
 
-class PushError(Exception):
-    def __init__(self, lines: list[str] | str):
-        self.lines = [lines] if isinstance(lines, str) else list(lines)
-        super().__init__("\n".join(self.lines))
+class PushError(LinesError):
+    pass
 
 
 @dataclass

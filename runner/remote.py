@@ -11,6 +11,7 @@ here, the CLI follows the logs and fetches the signed result into `.eval_results
 
 from __future__ import annotations
 
+from runner.errors import LinesError
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,10 +28,8 @@ from tasks.spec import load_spec
 RESULTS_REPO_NAME = "run-eval-results"
 
 
-class RemoteError(Exception):
-    def __init__(self, lines: list[str] | str):
-        self.lines = [lines] if isinstance(lines, str) else list(lines)
-        super().__init__("\n".join(self.lines))
+class RemoteError(LinesError):
+    pass
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ original Inspect log is at hand.
 
 from __future__ import annotations
 
+from runner.errors import LinesError
 import random
 import re
 import tempfile
@@ -27,10 +28,8 @@ from tasks.source import resolve_benchmark
 from tasks.spec import load_spec
 
 
-class ReproduceError(Exception):
-    def __init__(self, lines: list[str] | str):
-        self.lines = [lines] if isinstance(lines, str) else list(lines)
-        super().__init__("\n".join(self.lines))
+class ReproduceError(LinesError):
+    pass
 
 
 @dataclass

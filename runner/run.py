@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 from huggingface_hub import EvalResultEntry, eval_result_entries_to_yaml
 
+from runner.errors import LinesError
 from runner.model import ModelRef, decoding_settings, is_hub_model, pin_hub_model, resolve_model
 from runner.remote import executor_claims
 from signing.evidence import log_sha256, samples_sha256
@@ -27,12 +28,8 @@ from tasks.source import Benchmark, resolve_benchmark
 from tasks.spec import EvalSpec, load_spec
 
 
-class RunFailed(Exception):
+class RunFailed(LinesError):
     """The evaluation ran but did not finish; ``lines`` say why, the Inspect logs hold the evidence."""
-
-    def __init__(self, lines: list[str]):
-        self.lines = lines
-        super().__init__("\n".join(lines))
 
 
 class RunInterrupted(RunFailed):
