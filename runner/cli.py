@@ -127,8 +127,8 @@ def run_command(
     \b
     MODEL      an Inspect model string: hf/./local-folder, hf/org/name, vllm/...,
                openai/..., mockllm/model
-    BENCHMARK  a folder holding eval.yaml and its data (a dataset repo layout),
-               or the eval.yaml file itself
+    BENCHMARK  a Hub dataset id org/name[@revision], a folder holding eval.yaml and
+               its data (a dataset repo layout), or the eval.yaml file itself
     """
     from runner.report import print_outcome
     from runner.run import RunFailed, RunInterrupted, RunRequest, execute
@@ -141,7 +141,10 @@ def run_command(
                 forwarded += [flag, str(value)]
         forwarded += [a for m in model_args for a in ("-M", m)]
         forwarded += [a for i in sample_ids for a in ("--sample-id", i)]
-        parse_model_args(model_args)  # refuse secrets in -M before anything is sent
+        try:
+            parse_model_args(model_args)  # refuse secrets in -M before anything is sent
+        except ModelError as ex:
+            fail(str(ex))
         return submit_remote(model, benchmark, task_ids, forwarded, flavor, job_timeout, namespace, package,
                              image, results_repo, push_pr, detach, output_dir)
     try:
@@ -178,13 +181,15 @@ def run_command(
 
 def submit_remote(model, benchmark, task_ids, forwarded, flavor, job_timeout, namespace, package, image,
                   results_repo, push_pr, detach, output_dir) -> None:
-    from runner.remote import RemoteError, submit_run
+    from runner.remote import RemoteError, RemoteInputError, submit_run
 
     try:
         _, files = submit_run(model=model, benchmark=benchmark, task_ids=task_ids, forwarded=forwarded,
                               flavor=flavor, timeout=job_timeout, namespace=namespace, package=package, image=image,
                               results_repo=results_repo, push_pr=push_pr, detach=detach, output_dir=output_dir,
                               echo=click.echo)
+    except RemoteInputError as ex:
+        fail(ex.lines, EXIT_USAGE)
     except RemoteError as ex:
         fail(ex.lines, EXIT_FAILED)
     except (TasksError, ModelError, SigningError) as ex:

@@ -32,6 +32,10 @@ class RemoteError(LinesError):
     pass
 
 
+class RemoteInputError(RemoteError):
+    """An input that cannot go to a job (a local path, an unknown repo): bad input, nothing sent."""
+
+
 @dataclass(frozen=True)
 class Pinned:
     model: str  # provider/org/name@sha
@@ -45,11 +49,11 @@ class Pinned:
 def pin_inputs(model: str, benchmark: str, task_ids: tuple[str, ...]) -> Pinned:
     """Resolve both inputs to commits here, refusing anything that exists only on this machine."""
     if Path(benchmark).expanduser().exists() or not HUB_ID.match(benchmark):
-        raise RemoteError(f"BENCHMARK {benchmark!r}: a local path cannot be evaluated on HF Jobs; "
+        raise RemoteInputError(f"BENCHMARK {benchmark!r}: a local path cannot be evaluated on HF Jobs; "
                           "push the dataset to the Hub and pass its id org/name")
     ref = resolve_model(model)
     if not is_hub_model(ref):
-        raise RemoteError(f"MODEL {model!r}: only Hub models (hf/org/name, vllm/org/name) run on HF Jobs; "
+        raise RemoteInputError(f"MODEL {model!r}: only Hub models (hf/org/name, vllm/org/name) run on HF Jobs; "
                           "a local folder must be pushed to the Hub first")
     try:
         model_sha = resolve_commit(ref.name, ref.requested_revision, "model")

@@ -79,7 +79,9 @@ def test_local_inputs_are_refused_before_anything_is_sent(hub, tmp_path, tiny_mo
         ([f"hf/{tiny_model}", "org/bench"], "only Hub models"),
         (["hf/org/tiny", "org/bench", "-M", "api_key=x"], "secrets are not accepted"),
     ]:
-        assert_clean_error(run(hub, *args, "--on", "hf-jobs", "--package", "x", cwd=tmp_path), needle)
+        proc = run(hub, *args, "--on", "hf-jobs", "--package", "x", cwd=tmp_path)
+        assert_clean_error(proc, needle)
+        assert proc.returncode == 2 and "Error:" not in proc.stderr  # bad input: one line, exit 2
     assert hub.jobs == []
     assert not [r for r in hub.requests if r[1].startswith("/api/jobs")]
 
