@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from runner import errors
 from runner.model import DEFAULT_SEED, ModelError, parse_model_args
 from signing.errors import SigningError
 from signing.results import ResultFileError
@@ -40,9 +41,7 @@ class DefaultGroup(click.Group):
 
 
 def fail(lines: list[str] | str, code: int = EXIT_USAGE) -> None:
-    for line in [lines] if isinstance(lines, str) else lines:
-        click.echo(f"run-eval: error: {line}", err=True)
-    sys.exit(code)
+    errors.fail(lines, code)
 
 
 @click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import sys
+
+import click
+
 
 class LinesError(Exception):
     def __init__(self, lines: list[str] | str):
         self.lines = [lines] if isinstance(lines, str) else list(lines)
         super().__init__("\n".join(self.lines))
+
+
+def fail(lines: list[str] | str, code: int) -> None:
+    """Print one `run-eval: error:` line per problem and exit with `code`."""
+    for line in [lines] if isinstance(lines, str) else lines:
+        click.echo(f"run-eval: error: {line}", err=True)
+    sys.exit(code)

@@ -10,6 +10,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from runner.errors import fail
 from runner.push import PushError, check_files, list_results, push
 from runner.verify_cmd import BADGES
 from signing.errors import SigningError
@@ -32,9 +33,7 @@ def _or_fail(fn: Callable[[], T]) -> T:
     except SigningError as ex:
         raise click.UsageError(str(ex)) from None
     except PushError as ex:
-        for line in ex.lines:
-            click.echo(f"run-eval: error: {line}", err=True)
-        sys.exit(1)
+        fail(ex.lines, 1)
 
 
 @click.command("push")

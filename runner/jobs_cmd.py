@@ -9,6 +9,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from runner.errors import fail
 from tasks.hub import hub_error
 
 
@@ -19,8 +20,7 @@ def _api_call(fn, what: str):
         msg = hub_error(ex, what, "", "model")
         if msg is None:
             raise
-        click.echo(f"run-eval: error: {msg}", err=True)
-        sys.exit(1)
+        fail(msg, 1)
 
 
 ns_option = click.option("--namespace", metavar="ORG", help="The job's namespace (default: your user).")
@@ -86,9 +86,7 @@ def wait_command(job_id: str, namespace: str | None, results_repo: str | None, o
             for f in fetch_results(repo, job_id, output_dir):
                 click.echo(f"result file: {f}")
         except RemoteError as ex:
-            for line in ex.lines:
-                click.echo(f"run-eval: error: {line}", err=True)
-            sys.exit(1)
+            fail(ex.lines, 1)
 
 
 @jobs_group.command("cancel")

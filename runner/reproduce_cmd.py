@@ -11,13 +11,11 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from runner.errors import fail
+
 EXIT_NOT_REPRODUCED, EXIT_BAD, EXIT_INCONCLUSIVE = 1, 2, 3
 
 
-def _fail(lines: list[str], code: int) -> None:
-    for line in lines:
-        click.echo(f"run-eval: error: {line}", err=True)
-    sys.exit(code)
 
 
 @click.command("reproduce")
@@ -65,11 +63,11 @@ def reproduce_command(target, task, benchmark, model_path, benchmark_path, log_a
                                  image=image, results_repo=results_repo,
                                  echo=lambda m: click.echo(m, err=True)))
     except (ReproduceError, TasksError, ModelError) as ex:
-        _fail(ex.lines if hasattr(ex, "lines") else [str(ex)], EXIT_BAD)
+        fail(ex.lines if hasattr(ex, "lines") else [str(ex)], EXIT_BAD)
     except ResultFileError as ex:
-        _fail([str(ex)], EXIT_BAD)
+        fail([str(ex)], EXIT_BAD)
     except RunFailed as ex:
-        _fail(ex.lines, EXIT_NOT_REPRODUCED)
+        fail(ex.lines, EXIT_NOT_REPRODUCED)
     if as_json:
         click.echo(json.dumps({"entries": [o.as_dict() for o in outcomes]}, indent=2))
     else:
@@ -141,7 +139,7 @@ def diff_command(a: Path, b: Path, task: str | None, as_json: bool) -> None:
         for t in (ta, tb):
             check_token(t)
     except ReproduceError as ex:
-        _fail(ex.lines, EXIT_BAD)
+        fail(ex.lines, EXIT_BAD)
     rows, blocking, other = compare(ta.claims, tb.claims)
     agreement = None
     la, lb = original_log(ta, None), original_log(tb, None)
