@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from runner.model import ModelError, is_hub_model, resolve_model
+from runner.model import is_hub_model, resolve_model
 from signing.keys import load_or_create
 from signing.results import RESULTS_DIR, atomic_write_text, dump_raw, merge_raw, parse_raw, read_raw
 from tasks.errors import BenchmarkError

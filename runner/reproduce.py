@@ -23,7 +23,6 @@ from signing.results import RESULTS_DIR, parse_raw
 from signing.token import check_signature
 from signing.trust import TrustStore
 from signing.verify import verify_entry
-from tasks.pins import tree_digest
 from tasks.source import resolve_benchmark
 from tasks.spec import load_spec
 

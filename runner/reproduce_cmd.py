@@ -80,7 +80,6 @@ def reproduce_command(target, task, benchmark, model_path, benchmark_path, log_a
             for col in ("", "score", "95% CI"):
                 t.add_column(col)
             if c is not None:
-                half = 1.959964 * c.se
                 t.add_row("original", f"{c.original:.4f}", "")
                 t.add_row("reproduced", f"{c.reproduced:.4f}", "")
                 t.add_row(f"Δ ({c.kind}, n={c.n})", f"{c.delta:+.4f}", f"[{c.ci[0]:+.4f}, {c.ci[1]:+.4f}]")
@@ -132,7 +131,7 @@ def html_report(outcomes) -> str:
 def diff_command(a: Path, b: Path, task: str | None, as_json: bool) -> None:
     """Explain why two scores differ: every methodology field of their tokens, side by side."""
     from runner.diff import compare, sample_agreement
-    from runner.reproduce import ReproduceError, Target, check_token, load_targets, original_log
+    from runner.reproduce import ReproduceError, check_token, load_targets, original_log
 
     try:
         ta, tb = (load_targets(str(p), task=task, benchmark=None)[0] for p in (a, b))

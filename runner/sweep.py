@@ -68,7 +68,7 @@ class SweepOptions:
 
 def expected_lock(cell: Cell, opts: SweepOptions) -> dict[str, Any] | None:
     """What a result for this cell must claim to count as done; None when it cannot be known here."""
-    from runner.model import pin_hub_model, resolve_model
+    from runner.model import resolve_model
     from tasks.source import resolve_benchmark
     from tasks.spec import load_spec
 
