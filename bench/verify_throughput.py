@@ -1,0 +1,128 @@
+"""Throughput of `run-eval verify`, start-up included, against raw Ed25519 verification.
+
+    python bench/verify_throughput.py [-n 1000] [--runs 5] [--cpu 0] [--exe PATH] [--dir DIR]
+
+(a) times ``taskset -c CPU run-eval verify --trust DIR/trust.yaml DIR`` as a subprocess
+    (stdout to a pipe, as in a script or CI), median of --runs, over N result files of one
+    signed entry each (made by bench/make_signed_results.py);
+(b) times ``run-eval verify FILE`` on one of those files (start-up cost), and
+    ``run-eval --help``;
+(c) times raw Ed25519 verification of the same N signatures in this process with
+    ``cryptography`` (no JWS, no YAML: the floor set by the crypto),
+and prints files/s, entries/s, raw verify/s and the ratio of the two rates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+
+def default_exe() -> list[str]:
+    beside = Path(sys.executable).parent / "run-eval"
+    if beside.exists():
+        return [str(beside)]
+    found = shutil.which("run-eval")
+    return [found] if found else [sys.executable, "-m", "runner"]
+
+
+def time_command(cmd: list[str], runs: int, env: dict[str, str], expect_rc: int = 0) -> list[float]:
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env)
+        times.append(time.perf_counter() - t0)
+        if proc.returncode != expect_rc:
+            sys.exit(f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stdout.decode()[-2000:]}{proc.stderr.decode()[-2000:]}")
+    return times
+
+
+def b64d(part: str) -> bytes:
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+def raw_verify_rate(files: list[Path]) -> tuple[int, float]:
+    """Ed25519 verifications per second over the files' tokens (already parsed, key objects built once per key)."""
+    import yaml
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    jobs = []
+    keys: dict[str, Ed25519PublicKey] = {}
+    for f in files:
+        for entry in yaml.safe_load(f.read_text(encoding="utf-8")):
+            header, payload, sig = entry["verifyToken"].split(".")
+            x = json.loads(b64d(header))["jwk"]["x"]
+            if x not in keys:
+                keys[x] = Ed25519PublicKey.from_public_bytes(b64d(x))
+            jobs.append((keys[x], b64d(sig), f"{header}.{payload}".encode()))
+    best = float("inf")
+    for _ in range(5):
+        t0 = time.perf_counter()
+        for key, sig, data in jobs:
+            key.verify(sig, data)
+        best = min(best, time.perf_counter() - t0)
+    return len(jobs), len(jobs) / best
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("-n", type=int, default=1000, help="result files (one entry each; default 1000)")
+    ap.add_argument("--runs", type=int, default=5, help="timed runs per command (median; default 5)")
+    ap.add_argument("--cpu", default="0", help="taskset CPU list (default 0; '' for no taskset)")
+    ap.add_argument("--exe", help="the run-eval command (default: run-eval beside this python)")
+    ap.add_argument("--dir", type=Path, help="use (or create) the result files here instead of a temp folder")
+    args = ap.parse_args()
+
+    exe = args.exe.split() if args.exe else default_exe()
+    pin = ["taskset", "-c", args.cpu] if args.cpu and shutil.which("taskset") else []
+    tmp = tempfile.TemporaryDirectory(prefix="verify-bench-")
+    work = args.dir or Path(tmp.name) / "results"
+    home = Path(tmp.name) / "home"  # an empty RUN_EVAL_HOME: only --trust counts
+    home.mkdir(parents=True)
+    env = {**os.environ, "RUN_EVAL_HOME": str(home)}
+
+    from make_signed_results import make
+
+    files = sorted((work / ".eval_results").glob("*.yaml")) if (work / ".eval_results").is_dir() else []
+    if len(files) != args.n:
+        if files:
+            sys.exit(f"{work} holds {len(files)} result files, not {args.n}")
+        files = make(work, args.n)
+    trust = work / "trust.yaml"
+
+    folder_cmd = [*pin, *exe, "verify", "--trust", str(trust), str(work)]
+    file_cmd = [*pin, *exe, "verify", "--trust", str(trust), str(files[0])]
+    help_cmd = [*pin, *exe, "--help"]
+    time_command(folder_cmd, 1, env)  # warm the page cache and .pyc files
+    folder = statistics.median(time_command(folder_cmd, args.runs, env))
+    single = statistics.median(time_command(file_cmd, args.runs, env))
+    helps = statistics.median(time_command(help_cmd, args.runs, env))
+    entries, raw_rate = raw_verify_rate(files)
+
+    print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; pinned: {' '.join(pin) or 'no'}")
+    print(f"command: {' '.join(folder_cmd)}")
+    print(f"verify folder ({len(files)} files, {entries} entries): median {folder:.3f} s of {args.runs}")
+    print(f"  files/s:   {len(files) / folder:,.0f}")
+    print(f"  entries/s: {entries / folder:,.0f}")
+    print(f"verify one file:  median {single:.3f} s   ({' '.join(file_cmd)})")
+    print(f"run-eval --help:  median {helps:.3f} s   ({' '.join(help_cmd)})")
+    print(f"raw Ed25519 verify (cryptography, in-process, best of 5): {raw_rate:,.0f} verify/s")
+    print(f"ratio run-eval verify entries/s : raw verify/s = {entries / folder / raw_rate:.3f}")
+    tmp.cleanup()
+
+
+if __name__ == "__main__":
+    main()
