@@ -18,6 +18,7 @@ import argparse
 import base64
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -39,15 +40,22 @@ def default_exe() -> list[str]:
     return [found] if found else [sys.executable, "-m", "runner"]
 
 
-def time_command(cmd: list[str], runs: int, env: dict[str, str], expect_rc: int = 0) -> list[float]:
-    times = []
+def time_command(cmd: list[str], runs: int, env: dict[str, str], expect_rc: int = 0) -> tuple[float, float]:
+    """Median wall time and median CPU time (user + system) of `runs` runs, in seconds.
+
+    CPU time is reported besides wall time because a shared machine's other load shows in
+    the wall time of a command pinned to one core."""
+    walls, cpus = [], []
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env)
-        times.append(time.perf_counter() - t0)
+        walls.append(time.perf_counter() - t0)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
         if proc.returncode != expect_rc:
             sys.exit(f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stdout.decode()[-2000:]}{proc.stderr.decode()[-2000:]}")
-    return times
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def b64d(part: str) -> bytes:
@@ -107,20 +115,23 @@ def main() -> None:
     file_cmd = [*pin, *exe, "verify", "--trust", str(trust), str(files[0])]
     help_cmd = [*pin, *exe, "--help"]
     time_command(folder_cmd, 1, env)  # warm the page cache and .pyc files
-    folder = statistics.median(time_command(folder_cmd, args.runs, env))
-    single = statistics.median(time_command(file_cmd, args.runs, env))
-    helps = statistics.median(time_command(help_cmd, args.runs, env))
+    folder, folder_cpu = time_command(folder_cmd, args.runs, env)
+    single, single_cpu = time_command(file_cmd, args.runs, env)
+    helps, helps_cpu = time_command(help_cmd, args.runs, env)
     entries, raw_rate = raw_verify_rate(files)
+    load = os.getloadavg()[0]
 
-    print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; pinned: {' '.join(pin) or 'no'}")
+    print(f"machine: {os.cpu_count()} cores, load average {load:.2f}; python {sys.version.split()[0]}; "
+          f"pinned: {' '.join(pin) or 'no'}")
     print(f"command: {' '.join(folder_cmd)}")
-    print(f"verify folder ({len(files)} files, {entries} entries): median {folder:.3f} s of {args.runs}")
-    print(f"  files/s:   {len(files) / folder:,.0f}")
-    print(f"  entries/s: {entries / folder:,.0f}")
-    print(f"verify one file:  median {single:.3f} s   ({' '.join(file_cmd)})")
-    print(f"run-eval --help:  median {helps:.3f} s   ({' '.join(help_cmd)})")
+    print(f"verify folder ({len(files)} files, {entries} entries): median {folder:.3f} s wall, "
+          f"{folder_cpu:.3f} s CPU, of {args.runs}")
+    print(f"  files/s:   {len(files) / folder:,.0f} (wall), {len(files) / folder_cpu:,.0f} (CPU)")
+    print(f"  entries/s: {entries / folder:,.0f} (wall), {entries / folder_cpu:,.0f} (CPU)")
+    print(f"verify one file:  median {single:.3f} s wall, {single_cpu:.3f} s CPU   ({' '.join(file_cmd)})")
+    print(f"run-eval --help:  median {helps:.3f} s wall, {helps_cpu:.3f} s CPU   ({' '.join(help_cmd)})")
     print(f"raw Ed25519 verify (cryptography, in-process, best of 5): {raw_rate:,.0f} verify/s")
-    print(f"ratio run-eval verify entries/s : raw verify/s = {entries / folder / raw_rate:.3f}")
+    print(f"ratio run-eval verify entries/s (wall) : raw verify/s = {entries / folder / raw_rate:.3f}")
     tmp.cleanup()
 
 

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from signing.errors import SigningError
 from signing.trust import load_trust
 from signing.verify import Report, verify_paths
+
+# The rich table is for a person at a terminal looking at a few entries; anything else (a
+# pipe, a file, CI, or more entries than fit a screen) gets one plain line per entry,
+# which is also ~100x cheaper than laying out a table of thousands of rows.
+TABLE_MAX_ENTRIES = 100
 
 BADGES = {
     "verified": "[green]✔ verified[/green]",
@@ -41,6 +45,9 @@ def verify_command(paths: tuple[Path, ...], model_id: str | None, logs: tuple[Pa
 
     Exit status: 0 no entry invalid, 1 some entry invalid or unreadable, 2 usage error.
     """
+    # Everything imported so far lives until exit: keep the collector from re-scanning it
+    # while thousands of result files are parsed (about a tenth of the time for 1,000 files).
+    gc.freeze()
     try:
         store = load_trust()
         for f in trust_files:
@@ -56,19 +63,47 @@ def verify_command(paths: tuple[Path, ...], model_id: str | None, logs: tuple[Pa
     sys.exit(0 if report.ok else 1)
 
 
+def _who(v) -> str:
+    who = v.reason if v.status == "invalid" else (v.signer or (f"key {v.kid[:12]}…" if v.kid else ""))
+    if v.evidence and v.status != "invalid":
+        who = f"{who}; {v.evidence}"
+    return who
+
+
+def _counts(report: Report) -> str:
+    counts = {s: sum(1 for v in report.verdicts if v.status == s) for s in BADGES}
+    return ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no entries"
+
+
 def print_report(report: Report) -> None:
+    if sys.stdout.isatty() and len(report.verdicts) <= TABLE_MAX_ENTRIES:
+        print_table(report)
+    else:
+        print_plain(report)
+
+
+def print_plain(report: Report) -> None:
+    """One tab-separated line per entry (file, task, value, status, signer or reason), the
+    problems, and the counts."""
+    lines = ["\t".join(("file", "task", "value", "status", "signer / reason"))] if report.verdicts else []
+    lines += ["\t".join((v.file, str(v.task_id), str(v.value), v.status, _who(v))) for v in report.verdicts]
+    lines += [f"run-eval: error: {p}" for p in report.problems]
+    lines.append(_counts(report))
+    click.echo("\n".join(lines))
+
+
+def print_table(report: Report) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     console = Console()
     if report.verdicts:
         table = Table(show_lines=False)
         for col in ("file", "task", "value", "status", "signer / reason"):
             table.add_column(col, overflow="fold")
         for v in report.verdicts:
-            who = v.reason if v.status == "invalid" else (v.signer or (f"key {v.kid[:12]}…" if v.kid else ""))
-            if v.evidence and v.status != "invalid":
-                who = f"{who}; {v.evidence}"
-            table.add_row(v.file, str(v.task_id), str(v.value), BADGES[v.status], who)
+            table.add_row(v.file, str(v.task_id), str(v.value), BADGES[v.status], _who(v))
         console.print(table)
     for p in report.problems:
         console.print(f"run-eval: error: {p}", style="red", highlight=False, soft_wrap=True)
-    counts = {s: sum(1 for v in report.verdicts if v.status == s) for s in BADGES}
-    console.print(", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no entries", highlight=False)
+    console.print(_counts(report), highlight=False)

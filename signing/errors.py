@@ -13,3 +13,7 @@ class KeyError_(SigningError):
 
 class TrustStoreError(SigningError):
     """The trust store file cannot be read or written."""
+
+
+class ResultFileError(Exception):
+    """An existing result file cannot be read or the new one cannot be written."""

@@ -11,16 +11,30 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from huggingface_hub import EvalResultEntry, eval_result_entries_to_yaml, parse_eval_result_entries
+
+from signing.errors import ResultFileError
+
+if TYPE_CHECKING:
+    from huggingface_hub import EvalResultEntry
+
+# huggingface_hub is imported inside the functions that need it: `run-eval verify` and the
+# trust store use this module and must start fast.
 
 RESULTS_DIR = ".eval_results"
 
+try:  # libyaml's parser: the same safe constructors as yaml.SafeLoader, about 15x faster
+    from yaml import CSafeLoader as _SafeLoader
+except ImportError:  # PyYAML built without libyaml
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
 
-class ResultFileError(Exception):
-    """An existing result file cannot be read or the new one cannot be written."""
+
+def safe_load_yaml(text: str) -> Any:
+    """``yaml.safe_load(text)``: safe loading only (plain data, no Python objects), with
+    libyaml when PyYAML has it."""
+    return yaml.load(text, Loader=_SafeLoader)
 
 
 def result_path(output_dir: Path, benchmark_name: str) -> Path:
@@ -30,13 +44,15 @@ def result_path(output_dir: Path, benchmark_name: str) -> Path:
 def parse_raw(text: str, where: str, what: str = "result file") -> list[dict[str, Any]]:
     """Entries of a result file's text, as written (dicts), checked to have the Hub's shape."""
     try:
-        data = yaml.safe_load(text)
+        data = safe_load_yaml(text)
     except yaml.YAMLError as ex:
         raise ResultFileError(f"{where}: {what} cannot be read ({_first_line(ex)}); fix or move it away") from None
     if data is None:
         return []
     if not isinstance(data, list) or not all(isinstance(d, dict) for d in data):
         raise ResultFileError(f"{where}: {what} is not a list of entries; fix or move it away")
+    from huggingface_hub import parse_eval_result_entries
+
     try:
         parse_eval_result_entries(data)
     except (KeyError, TypeError, ValueError, AttributeError) as ex:
@@ -58,6 +74,8 @@ def read_raw(path: Path) -> list[dict[str, Any]]:
 
 
 def read_entries(path: Path) -> list[EvalResultEntry]:
+    from huggingface_hub import parse_eval_result_entries
+
     return parse_eval_result_entries(read_raw(path))
 
 
@@ -79,11 +97,15 @@ def dump_raw(entries: list[dict[str, Any]]) -> str:
 
 
 def dump_entries(entries: list[EvalResultEntry]) -> str:
+    from huggingface_hub import eval_result_entries_to_yaml
+
     return dump_raw(eval_result_entries_to_yaml(entries))
 
 
 def write_entries(path: Path, new: list[EvalResultEntry]) -> list[dict[str, Any]]:
     """Merge new entries into the file at path and replace it atomically; returns what was written."""
+    from huggingface_hub import eval_result_entries_to_yaml
+
     entries = merge_raw(read_raw(path), eval_result_entries_to_yaml(new))
     atomic_write_text(path, dump_raw(entries))
     return entries

@@ -20,6 +20,7 @@ from typing import Any
 import rfc8785
 from joserfc import jws
 from joserfc.errors import JoseError
+from joserfc.jwk import OKPKey
 
 from signing.keys import PublicKey, SigningKey
 
@@ -78,6 +79,26 @@ def _b64json(part: str, what: str) -> Any:
         raise TokenInvalid(f"malformed token: the {what} is not base64url JSON") from None
 
 
+_KEY_CACHE: dict[str, tuple[PublicKey, OKPKey]] = {}
+_KEY_CACHE_MAX = 1024
+
+
+def _header_key(jwk: Any) -> tuple[PublicKey, OKPKey]:
+    """PublicKey.from_jwk(jwk) and its joserfc key, remembered by ``x``: a folder of results
+    is signed by a few keys, and importing a key and taking its thumbprint costs more than a
+    quarter of an Ed25519 verification. Only a jwk that passes from_jwk's checks is remembered,
+    and from_jwk's result depends on nothing but ``x`` then, so a hit is the same answer."""
+    x = jwk.get("x") if isinstance(jwk, dict) else None
+    cacheable = isinstance(x, str) and jwk.get("kty") == "OKP" and jwk.get("crv") == "Ed25519" and "d" not in jwk
+    if cacheable and x in _KEY_CACHE:
+        return _KEY_CACHE[x]
+    key = PublicKey.from_jwk(jwk)
+    pair = (key, key.okp())
+    if cacheable and len(_KEY_CACHE) < _KEY_CACHE_MAX:
+        _KEY_CACHE[x] = pair
+    return pair
+
+
 def check_signature(token: Any) -> Checked:
     """Verify the JWS with the key in its header, allowing EdDSA only; raise TokenInvalid."""
     if not isinstance(token, str) or not token:
@@ -92,13 +113,13 @@ def check_signature(token: Any) -> Checked:
     if alg != ALG:
         raise TokenInvalid(f"algorithm {alg!r} is not allowed (only {ALG})")
     try:
-        key = PublicKey.from_jwk(header.get("jwk"))
+        key, okp = _header_key(header.get("jwk"))
     except Exception as ex:
         raise TokenInvalid(f"the header's jwk is not an Ed25519 public key ({ex})") from None
     if header.get("kid") not in (None, key.kid):
         raise TokenInvalid("the header's kid is not the thumbprint of its jwk")
     try:
-        obj = jws.deserialize_compact(token, key.okp(), algorithms=[ALG])
+        obj = jws.deserialize_compact(token, okp, algorithms=[ALG])
     except JoseError as ex:
         if "signature" in str(ex).lower() or type(ex).__name__ == "BadSignatureError":
             raise TokenInvalid("bad signature") from None

@@ -25,7 +25,7 @@ import yaml
 
 from signing.errors import KeyError_, TrustStoreError
 from signing.keys import PublicKey, home
-from signing.results import atomic_write_text
+from signing.results import atomic_write_text, safe_load_yaml
 
 ROLES = ("executor", "evaluator")
 TRUST_FILE = "trust.yaml"
@@ -146,7 +146,7 @@ def load_trust(path: Path | None = None, *, missing_ok: bool = True) -> TrustSto
             return TrustStore(path=path)
         raise TrustStoreError(f"{path}: no such trust store file")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safe_load_yaml(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as ex:
         raise TrustStoreError(f"{path}: cannot read the trust store ({type(ex).__name__})") from None
     data = data or {}

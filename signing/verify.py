@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from signing.evidence import log_sha256, recompute_metric, samples_sha256
-from signing.results import RESULTS_DIR
+from signing.results import RESULTS_DIR, safe_load_yaml
 from signing.token import Checked, TokenInvalid, check_signature, entry_hash, signed_view
 from signing.trust import TrustStore
 
@@ -70,7 +70,7 @@ def find_result_files(paths: list[Path]) -> tuple[list[Path], list[str]]:
 
 def load_entries(path: Path) -> list[Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safe_load_yaml(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as ex:
         raise ValueError(f"{path}: not a readable YAML result file ({type(ex).__name__})") from None
     if not isinstance(data, list):
@@ -91,11 +91,11 @@ def verify_paths(paths: list[Path], *, trust: TrustStore, model_id: str | None =
             report.problems.append(str(ex))
             continue
         for i, raw in enumerate(entries):
-            v = verify_entry(raw, trust=trust, model_id=model_id, file=str(f), index=i)
+            v, checked = _verify_entry(raw, trust=trust, model_id=model_id, file=str(f), index=i)
             if log_index and v.status != "invalid" and v.status != "unsigned":
-                _check_evidence(v, raw, log_index, used_logs)
+                _check_evidence(v, raw, log_index, used_logs, checked.claims)
             if online and v.status not in ("invalid", "unsigned"):
-                check_job_online(v, raw)
+                check_job_online(v, raw, checked.claims)
             report.verdicts.append(v)
     for path in set(log_index.values()) - used_logs:
         report.problems.append(f"--log {path}: no verified entry points to this log (by dataset and task)")
@@ -104,6 +104,12 @@ def verify_paths(paths: list[Path], *, trust: TrustStore, model_id: str | None =
 
 def verify_entry(raw: Any, *, trust: TrustStore, model_id: str | None = None,
                  file: str = "-", index: int = 0) -> Verdict:
+    return _verify_entry(raw, trust=trust, model_id=model_id, file=file, index=index)[0]
+
+
+def _verify_entry(raw: Any, *, trust: TrustStore, model_id: str | None, file: str,
+                  index: int) -> tuple[Verdict, Checked | None]:
+    """The verdict, and the checked token when its signature is valid (for --log and --online)."""
     task_id = None
     if isinstance(raw, dict) and isinstance(raw.get("dataset"), dict):
         task_id = raw["dataset"].get("task_id")
@@ -111,11 +117,12 @@ def verify_entry(raw: Any, *, trust: TrustStore, model_id: str | None = None,
                 value=raw.get("value") if isinstance(raw, dict) else None)
     if not isinstance(raw, dict):
         v.reason = "entry is not a mapping"
-        return v
+        return v, None
     token = raw.get("verifyToken")
     if token is None:
         v.status = "unsigned"
-        return v
+        return v, None
+    checked = None
     try:
         checked = check_signature(token)
         v.kid = checked.key.kid
@@ -127,7 +134,7 @@ def verify_entry(raw: Any, *, trust: TrustStore, model_id: str | None = None,
         v.status, v.signer = _trust_status(checked, trust)
     except TokenInvalid as ex:
         v.status, v.reason = "invalid", str(ex)
-    return v
+    return v, checked
 
 
 def _check_binding(raw: dict[str, Any], checked: Checked) -> None:
@@ -177,6 +184,8 @@ def _trust_status(checked: Checked, trust: TrustStore) -> tuple[str, str | None]
 
 
 def _index_logs(logs: list[Path], problems: list[str]) -> dict[tuple[str, str], Path]:
+    if not logs:
+        return {}
     from inspect_ai.log import read_eval_log
 
     index: dict[tuple[str, str], Path] = {}
@@ -193,7 +202,7 @@ def _index_logs(logs: list[Path], problems: list[str]) -> dict[tuple[str, str], 
 
 
 def _check_evidence(v: Verdict, raw: dict[str, Any], index: dict[tuple[str, str], Path],
-                    used: set[Path]) -> None:
+                    used: set[Path], claims: dict[str, Any]) -> None:
     from inspect_ai.log import read_eval_log
 
     ds = raw.get("dataset") or {}
@@ -202,7 +211,6 @@ def _check_evidence(v: Verdict, raw: dict[str, Any], index: dict[tuple[str, str]
         v.evidence = "not checked (no --log for this entry)"
         return
     used.add(path)
-    claims = check_signature(raw["verifyToken"]).claims
     ev = claims.get("evidence") or {}
     if log_sha256(path) != ev.get("log_sha256"):
         v.status, v.reason = "invalid", f"--log {path}: differs from the token's evidence.log_sha256"
@@ -223,12 +231,14 @@ def _check_evidence(v: Verdict, raw: dict[str, Any], index: dict[tuple[str, str]
         v.evidence = f"log digests match; value recomputed ({again.note})"
 
 
-def check_job_online(v: Verdict, raw: dict[str, Any]) -> None:
+def check_job_online(v: Verdict, raw: dict[str, Any], claims: dict[str, Any] | None = None) -> None:
     """For an hf-jobs entry: the job exists in the claimed namespace, COMPLETED, and its
-    command names the same benchmark commit, model commit and spec fingerprint as the token."""
+    command names the same benchmark commit, model commit and spec fingerprint as the token.
+    ``claims``: the entry's token claims when already checked (else its token is checked here)."""
     from huggingface_hub import HfApi
 
-    claims = check_signature(raw["verifyToken"]).claims
+    if claims is None:
+        claims = check_signature(raw["verifyToken"]).claims
     ex = claims.get("executor") or {}
     if ex.get("kind") != "hf-jobs":
         v.evidence = "online: not an hf-jobs result"
