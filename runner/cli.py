@@ -3,36 +3,89 @@
 ``run-eval MODEL BENCHMARK`` is short for ``run-eval run MODEL BENCHMARK``. Every bad
 input ends in one ``run-eval: error: ...`` line per problem and exit status 2 (usage,
 bad input) or 1 (the run failed); tracebacks are shown only with RUN_EVAL_DEBUG=1.
+
+Start-up is kept short: this module imports only click, and each command's module is
+imported when that command runs (``COMMANDS`` below); ``run-eval --help`` lists them from
+the one-line help kept here, which tests/test_cli_lazy.py checks against the commands.
 """
 
 from __future__ import annotations
 
-import asyncio
+import importlib
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
 
-from runner import errors
-from runner.model import DEFAULT_SEED, ModelError, parse_model_args
-from signing.errors import SigningError
-from signing.results import ResultFileError
-from tasks.errors import TasksError
+from runner.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE
 
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+# name -> ("module:attribute", the first line of the command's docstring)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("runner.run_cmd:run_command",
+            "Evaluate MODEL on BENCHMARK and write OUTPUT_DIR/.eval_results/<benchmark>.yaml."),
+    "tiny-model": ("runner.tiny_model_cmd:tiny_model_command",
+                   "Train the tiny offline demo model (random init, local tokenizer, CPU) into OUT_DIR."),
+    "keys": ("runner.keys_cmd:keys_group",
+             "Your signing key (Ed25519, under RUN_EVAL_HOME) and the keys you trust."),
+    "verify": ("runner.verify_cmd:verify_command",
+               "Verify the verifyTokens of result files (or folders holding .eval_results/*.yaml)."),
+    "push": ("runner.hub_cmd:push_command",
+             "Send signed result files to MODEL_REPO's .eval_results/ as one pull request."),
+    "results": ("runner.hub_cmd:results_command",
+                "List MODEL_REPO's published entries (main and open PRs) with their verification status."),
+    "jobs": ("runner.jobs_cmd:jobs_group", "Follow and manage run-eval's Hugging Face Jobs."),
+    "sweep": ("runner.sweep_cmd:sweep_command",
+              "Run every MODEL on every BENCHMARK, at most --max-parallel at a time."),
+    "reproduce": ("runner.reproduce_cmd:reproduce_command",
+                  "Re-run TARGET's score from its verifyToken and say, with statistics, whether it holds."),
+    "diff": ("runner.reproduce_cmd:diff_command",
+             "Explain why two scores differ: every methodology field of their tokens, side by side."),
+}
 
 
-class DefaultGroup(click.Group):
+class LazyGroup(click.Group):
+    """A group whose commands are imported only when one of them is looked up to run.
+
+    The help listing uses the one-line help in ``lazy`` for commands not imported yet, so
+    ``--help`` imports none of them.
+    """
+
+    def __init__(self, *args: Any, lazy: dict[str, tuple[str, str]] | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(self.lazy))
+
+    def has_command(self, name: str) -> bool:
+        return name in self.commands or name in self.lazy
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            module, _, attr = self.lazy[cmd_name][0].partition(":")
+            self.add_command(getattr(importlib.import_module(module), attr), cmd_name)
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            cmd = self.commands.get(name) or click.Command(name, help=self.lazy[name][1])
+            if not cmd.hidden:
+                rows.append((name, cmd))
+        if rows:
+            limit = formatter.width - 6 - max(len(name) for name, _ in rows)
+            with formatter.section("Commands"):
+                formatter.write_dl([(name, cmd.get_short_help_str(limit)) for name, cmd in rows])
+
+
+class DefaultGroup(LazyGroup):
     """A group whose first argument, when it is not a command, starts the ``run`` command."""
 
     default_command = "run"
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and not args[0].startswith("-"):
+        if args and not self.has_command(args[0]) and not args[0].startswith("-"):
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)
 
@@ -40,11 +93,7 @@ class DefaultGroup(click.Group):
         formatter.write_usage("run-eval", "MODEL BENCHMARK [OPTIONS] | COMMAND [ARGS]...")
 
 
-def fail(lines: list[str] | str, code: int = EXIT_USAGE) -> None:
-    errors.fail(lines, code)
-
-
-@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=DefaultGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="run-eval", prog_name="run-eval")
 def cli() -> None:
     """Evaluate MODEL on an eval.yaml BENCHMARK with Inspect AI and write a pinned
@@ -55,207 +104,11 @@ def cli() -> None:
     """
 
 
-@cli.command("run")
-@click.argument("model")
-@click.argument("benchmark")
-@click.option("--task", "task_ids", multiple=True, metavar="ID",
-              help="Run only this task of the eval.yaml (repeatable; default: all tasks).")
-@click.option("--limit", type=click.IntRange(min=1), help="Evaluate at most N samples per task.")
-@click.option("--epochs", type=click.IntRange(min=1), help="Override the eval.yaml's epochs.")
-@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True,
-              help="Seed for generation and for shuffle_choices (recorded).")
-@click.option("--max-tokens", type=click.IntRange(min=1), help="Maximum tokens to generate.")
-@click.option("--temperature", type=click.FloatRange(min=0.0),
-              help="Sampling temperature; local models decode greedily unless this is > 0.")
-@click.option("--max-connections", type=click.IntRange(min=1),
-              help="Concurrent requests (batch size for hf/).")
-@click.option("-M", "model_args", multiple=True, metavar="KEY=VALUE",
-              help="Model argument passed to Inspect (repeatable), e.g. -M device=cpu.")
-@click.option("--log-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("logs"),
-              show_default=True, help="Where Inspect writes its logs (the evidence).")
-@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
-              show_default=True, help="Where .eval_results/ is written.")
-@click.option("--model-id", metavar="ORG/NAME", help="Hub id of a local model folder (recorded).")
-@click.option("--dataset-id", metavar="ORG/NAME",
-              help="Hub id of a local benchmark folder (default: local/<folder>).")
-@click.option("--on", "where", type=click.Choice(["local", "hf-jobs"]), default="local", show_default=True,
-              help="Run here, or as a Hugging Face Job.")
-@click.option("--flavor", default="a10g-small", show_default=True, help="HF Jobs hardware flavor.")
-@click.option("--timeout", "job_timeout", default="2h", show_default=True, help="HF Jobs timeout (e.g. 30m, 2h).")
-@click.option("--namespace", metavar="ORG", help="HF Jobs namespace (default: your user).")
-@click.option("--detach", is_flag=True, help="HF Jobs: submit and return; follow later with `run-eval jobs`.")
-@click.option("--package", metavar="SPEC", help="HF Jobs: pip requirement for run-eval in the job "
-              "(default: a wheel of this checkout, uploaded).")
-@click.option("--image", metavar="IMAGE", help="HF Jobs: Docker image (default: a PyTorch CUDA image; python for cpu flavors).")
-@click.option("--results-repo", metavar="ORG/NAME",
-              help="HF Jobs: dataset repo the job uploads its result and logs to (default: NAMESPACE/run-eval-results).")
-@click.option("--push-pr", is_flag=True, help="Also open a PR with the signed result on the model repo.")
-@click.option("--upload-results", metavar="ORG/NAME", hidden=True)
-@click.option("--expect-spec", "expect_spec", multiple=True, metavar="TASK=SHA256", hidden=True)
-@click.option("--sample-id", "sample_ids", multiple=True, metavar="ID", hidden=True)
-def run_command(
-    model: str,
-    benchmark: str,
-    task_ids: tuple[str, ...],
-    limit: int | None,
-    epochs: int | None,
-    seed: int,
-    max_tokens: int | None,
-    temperature: float | None,
-    max_connections: int | None,
-    model_args: tuple[str, ...],
-    log_dir: Path,
-    output_dir: Path,
-    model_id: str | None,
-    dataset_id: str | None,
-    where: str,
-    flavor: str,
-    job_timeout: str,
-    namespace: str | None,
-    detach: bool,
-    package: str | None,
-    image: str | None,
-    results_repo: str | None,
-    push_pr: bool,
-    upload_results: str | None,
-    expect_spec: tuple[str, ...],
-    sample_ids: tuple[str, ...],
-) -> None:
-    """Evaluate MODEL on BENCHMARK and write OUTPUT_DIR/.eval_results/<benchmark>.yaml.
-
-    \b
-    MODEL      an Inspect model string: hf/./local-folder, hf/org/name, vllm/...,
-               openai/..., mockllm/model
-    BENCHMARK  a Hub dataset id org/name[@revision], a folder holding eval.yaml and
-               its data (a dataset repo layout), or the eval.yaml file itself
-    """
-    from runner.report import print_outcome
-    from runner.run import RunFailed, RunInterrupted, RunRequest, execute
-
-    if where == "hf-jobs":
-        forwarded = [*(a for t in task_ids for a in ("--task", t)), "--seed", str(seed)]
-        for flag, value in (("--limit", limit), ("--epochs", epochs), ("--max-tokens", max_tokens),
-                            ("--temperature", temperature), ("--max-connections", max_connections)):
-            if value is not None:
-                forwarded += [flag, str(value)]
-        forwarded += [a for m in model_args for a in ("-M", m)]
-        forwarded += [a for i in sample_ids for a in ("--sample-id", i)]
-        try:
-            parse_model_args(model_args)  # refuse secrets in -M before anything is sent
-        except ModelError as ex:
-            fail(str(ex))
-        return submit_remote(model, benchmark, task_ids, forwarded, flavor, job_timeout, namespace, package,
-                             image, results_repo, push_pr, detach, output_dir)
-    try:
-        req = RunRequest(
-            model=model,
-            benchmark=benchmark,
-            task_ids=task_ids,
-            limit=limit,
-            epochs=epochs,
-            seed=seed,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            max_connections=max_connections,
-            model_args=parse_model_args(model_args),
-            log_dir=log_dir,
-            output_dir=output_dir,
-            model_id=model_id,
-            dataset_id=dataset_id,
-            display=None if sys.stdout.isatty() else "plain",
-            expect_spec=dict(e.partition("=")[::2] for e in expect_spec),
-            sample_ids=[int(i) if i.isdigit() else i for i in sample_ids] or None,
-        )
-        outcome = execute(req, notify=lambda msg: click.echo(f"run-eval: {msg}", err=True))
-    except (TasksError, ResultFileError, ModelError, SigningError) as ex:
-        fail(getattr(ex, "lines", None) or [str(ex)])
-    except RunInterrupted as ex:
-        fail(ex.lines, EXIT_INTERRUPTED)
-    except RunFailed as ex:
-        fail(ex.lines, EXIT_FAILED)
-    print_outcome(outcome)
-    if upload_results or push_pr:
-        after_job_run(outcome, upload_results, push_pr)
-
-
-def submit_remote(model, benchmark, task_ids, forwarded, flavor, job_timeout, namespace, package, image,
-                  results_repo, push_pr, detach, output_dir) -> None:
-    from runner.remote import RemoteError, RemoteInputError, submit_run
-
-    try:
-        _, files = submit_run(model=model, benchmark=benchmark, task_ids=task_ids, forwarded=forwarded,
-                              flavor=flavor, timeout=job_timeout, namespace=namespace, package=package, image=image,
-                              results_repo=results_repo, push_pr=push_pr, detach=detach, output_dir=output_dir,
-                              echo=click.echo)
-    except RemoteInputError as ex:
-        fail(ex.lines, EXIT_USAGE)
-    except RemoteError as ex:
-        fail(ex.lines, EXIT_FAILED)
-    except (TasksError, ModelError, SigningError) as ex:
-        fail(getattr(ex, "lines", None) or [str(ex)])
-    for f in files:
-        click.echo(f"result file:      {f}")
-
-
-def after_job_run(outcome, upload_results: str | None, push_pr: bool) -> None:
-    """In a job: send the signed result where the submitter asked."""
-    from runner.push import PushError, check_files, push
-    from runner.remote import RemoteError, upload_results as upload
-    from signing.trust import TrustStore
-
-    try:
-        if upload_results:
-            folder = upload(outcome.result_file, upload_results)
-            click.echo(f"uploaded result and logs to {upload_results}/{folder}/")
-        if push_pr:
-            plan = check_files(outcome.model.model_id, [outcome.result_file], trust=TrustStore(),
-                               allow_subset=True, allow_unsigned=False)
-            info = push(plan, create_pr=True)
-            click.echo(f"opened pull request {getattr(info, 'pr_url', '')}")
-    except (RemoteError, PushError) as ex:
-        fail(ex.lines, EXIT_FAILED)
-
-
-@cli.command("tiny-model")
-@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path(".tiny-model"))
-@click.option("--steps", type=click.IntRange(min=1), default=300, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--benchmark", "benchmark_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
-              default=None, help="Example benchmark whose test items are kept out of training.")
-def tiny_model_command(out_dir: Path, steps: int, seed: int, benchmark_dir: Path | None) -> None:
-    """Train the tiny offline demo model (random init, local tokenizer, CPU) into OUT_DIR.
-
-    It answers the example benchmark (examples/arithmetic) in the expected formats;
-    evaluate it with: run-eval hf/./OUT_DIR examples/arithmetic
-    """
-    try:
-        from runner.tiny_model import build
-    except ImportError as ex:
-        fail(f"the tiny model needs the 'local' extra ({ex.name} is missing): pip install -e '.[local]'")
-    path = build(out_dir, benchmark_dir=benchmark_dir, steps=steps, seed=seed,
-                 progress=lambda msg: click.echo(msg, err=True))
-    click.echo(f"tiny model written to {path}")
-
-
-def _register() -> None:
-    from runner.hub_cmd import push_command, results_command
-    from runner.jobs_cmd import jobs_group
-    from runner.reproduce_cmd import diff_command, reproduce_command
-    from runner.sweep_cmd import sweep_command
-    from runner.keys_cmd import keys_group
-    from runner.verify_cmd import verify_command
-
-    cli.add_command(keys_group)
-    cli.add_command(verify_command)
-    cli.add_command(push_command)
-    cli.add_command(results_command)
-    cli.add_command(jobs_group)
-    cli.add_command(sweep_command)
-    cli.add_command(reproduce_command)
-    cli.add_command(diff_command)
-
-
-_register()
+def _cancelled(ex: BaseException) -> bool:
+    """Whether ex is asyncio's CancelledError (without importing asyncio: if it was never
+    imported, nothing can have raised it)."""
+    asyncio = sys.modules.get("asyncio")
+    return asyncio is not None and isinstance(ex, asyncio.CancelledError)
 
 
 def main(argv: list[str] | None = None) -> Any:
@@ -276,7 +129,7 @@ def main(argv: list[str] | None = None) -> Any:
     except click.exceptions.Abort:
         click.echo("run-eval: interrupted; no result file was written", err=True)
         sys.exit(EXIT_INTERRUPTED)
-    except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl-C surfaces as either
+    except KeyboardInterrupt:  # Ctrl-C surfaces as this or as asyncio's CancelledError (below)
         click.echo("run-eval: interrupted; no result file was written", err=True)
         sys.exit(EXIT_INTERRUPTED)
     except SystemExit:
@@ -292,3 +145,8 @@ def main(argv: list[str] | None = None) -> Any:
             err=True,
         )
         sys.exit(EXIT_FAILED)
+    except BaseException as ex:
+        if _cancelled(ex):
+            click.echo("run-eval: interrupted; no result file was written", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        raise

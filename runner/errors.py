@@ -6,6 +6,10 @@ import sys
 
 import click
 
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
 
 class LinesError(Exception):
     def __init__(self, lines: list[str] | str):

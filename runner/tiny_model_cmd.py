@@ -1,0 +1,31 @@
+"""`run-eval tiny-model`: train the offline demo model (needs the `local` extra)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from runner.errors import EXIT_USAGE, fail
+
+
+@click.command("tiny-model")
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path(".tiny-model"))
+@click.option("--steps", type=click.IntRange(min=1), default=300, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--benchmark", "benchmark_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              default=None, help="Example benchmark whose test items are kept out of training.")
+def tiny_model_command(out_dir: Path, steps: int, seed: int, benchmark_dir: Path | None) -> None:
+    """Train the tiny offline demo model (random init, local tokenizer, CPU) into OUT_DIR.
+
+    It answers the example benchmark (examples/arithmetic) in the expected formats;
+    evaluate it with: run-eval hf/./OUT_DIR examples/arithmetic
+    """
+    try:
+        from runner.tiny_model import build
+    except ImportError as ex:
+        fail(f"the tiny model needs the 'local' extra ({ex.name} is missing): pip install -e '.[local]'",
+             EXIT_USAGE)
+    path = build(out_dir, benchmark_dir=benchmark_dir, steps=steps, seed=seed,
+                 progress=lambda msg: click.echo(msg, err=True))
+    click.echo(f"tiny model written to {path}")
