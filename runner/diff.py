@@ -25,6 +25,7 @@ FIELDS: list[tuple[str, tuple[str, ...], bool]] = [
     ("top_p", ("run", "generate_config", "top_p"), True),
     ("seed", ("run", "seed"), False),
     ("decoding", ("run", "decoding"), True),
+    ("backend", ("run", "backend"), False),
     ("model_args", ("run", "model_args"), False),
     ("epochs", ("run", "epochs"), True),
     ("epoch_reducer", ("run", "epoch_reducer"), True),

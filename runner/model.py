@@ -17,7 +17,9 @@ from tasks.pins import tree_digest
 
 DEFAULT_SEED = 42
 # providers that run weights on this machine: greedy unless the user asks for sampling
-LOCAL_PROVIDERS = {"hf", "vllm", "sglang", "llama-cpp-python", "transformer_lens"}
+LOCAL_PROVIDERS = {"hf", "hf-batch", "vllm", "sglang", "llama-cpp-python", "transformer_lens"}
+# providers built on transformers.generate (do_sample, a snapshot folder as model_path)
+HF_PROVIDERS = {"hf", "hf-batch"}
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
 SECRET_ARG = re.compile(r"(key|token|secret|password|passwd|credential)", re.IGNORECASE)
 
@@ -122,7 +124,7 @@ def pin_hub_model(ref: ModelRef, model_args: dict[str, Any]) -> tuple[ModelRef, 
             sha = str(info.sha)
             names = [s.rfilename for s in info.siblings or []]
             ignore = OTHER_WEIGHTS if any(n.endswith(".safetensors") for n in names) else None
-        if ref.provider == "hf" and "model_path" not in args:
+        if ref.provider in HF_PROVIDERS and "model_path" not in args:
             args["model_path"] = snapshot_download(ref.name, revision=sha, ignore_patterns=ignore)
         else:
             args["revision"] = sha
@@ -154,14 +156,36 @@ def parse_model_args(pairs: tuple[str, ...] | list[str]) -> dict[str, Any]:
     return out
 
 
+BACKENDS = ("auto", "inspect")
+
+
+def backend_model(model: ModelRef, backend: str = "auto") -> str:
+    """The Inspect model string that runs MODEL.
+
+    ``auto`` picks the fastest backend known to give the same answers: ``hf/`` models run on
+    run-eval's ``hf-batch/`` provider (Inspect's hf/ model and generate arguments, a faster
+    batcher; see runner/hf_batch.py). ``inspect`` runs the model string as given.
+    """
+    if backend not in BACKENDS:
+        raise ModelError(f"--backend {backend!r}: expected one of {', '.join(BACKENDS)}")
+    if backend == "auto" and model.provider == "hf":
+        return f"hf-batch/{model.name}"
+    return model.spec
+
+
 @dataclass(frozen=True)
 class Decoding:
-    """What is passed to Inspect: generate config and model args, and a one-word summary."""
+    """What is passed to Inspect: model string, generate config and model args, and a summary."""
 
     generate_config: dict[str, Any]
     model_args: dict[str, Any]
     mode: str  # "greedy", "sampling" or "provider default"
     notes: list[str] = field(default_factory=list)
+    model: str = ""  # the Inspect model string that runs (see backend_model)
+
+    @property
+    def backend(self) -> str:
+        return self.model.partition("/")[0]
 
 
 def decoding_settings(
@@ -172,7 +196,9 @@ def decoding_settings(
     max_tokens: int | None,
     max_connections: int | None,
     model_args: dict[str, Any],
+    backend: str = "auto",
 ) -> Decoding:
+    run_as = backend_model(model, backend)
     config: dict[str, Any] = {"seed": seed}
     if max_tokens is not None:
         config["max_tokens"] = max_tokens
@@ -180,7 +206,7 @@ def decoding_settings(
         config["max_connections"] = max_connections
     args = dict(model_args)
     sampling = temperature is not None and temperature > 0
-    if model.provider == "hf":
+    if model.provider in HF_PROVIDERS:
         if "do_sample" in args:
             sampling = bool(args["do_sample"])
         else:
@@ -197,4 +223,4 @@ def decoding_settings(
             mode = "sampling" if sampling else "greedy"
         else:
             mode = "provider default"
-    return Decoding(generate_config=config, model_args=args, mode=mode)
+    return Decoding(generate_config=config, model_args=args, mode=mode, model=run_as)

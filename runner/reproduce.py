@@ -224,6 +224,14 @@ def reproduce_entry(t: Target, *, model_path: str | None, bench_path: str | None
     return Outcome(task_id, v, why, comp, matches, warnings, str(log.location))
 
 
+def recorded_backend(c: dict[str, Any]) -> str:
+    """The --backend that runs the model the way the token says it ran: a token without a
+    backend, or one naming the model's own provider, was run by that Inspect provider."""
+    spec = str((c.get("model") or {}).get("spec") or "")
+    backend = (c.get("run") or {}).get("backend")
+    return "inspect" if backend in (None, spec.partition("/")[0]) else "auto"
+
+
 def local_runner(forwarded_display: str | None = "none") -> Callable[..., Any]:
     """Re-run one task in-process through the same code path as `run-eval run`."""
     from inspect_ai.log import read_eval_log
@@ -244,7 +252,7 @@ def local_runner(forwarded_display: str | None = "none") -> Callable[..., Any]:
             model_args=parse_model_args([f"{k}={v}" for k, v in args.items()]) if args else {},
             log_dir=workdir / "logs", output_dir=workdir, model_id=c["model"]["id"],
             dataset_id=c["dataset"]["id"] if c["dataset"].get("pin") != "hub" else None,
-            display=forwarded_display, sample_ids=sample_ids,
+            display=forwarded_display, sample_ids=sample_ids, backend=recorded_backend(c),
         )
         outcome = execute(req)
         return read_eval_log(outcome.results[0].log)
@@ -270,6 +278,7 @@ def jobs_runner(*, flavor: str, timeout: str | None, namespace: str | None, pack
             if not (k == "model_path" and str(v).startswith("hf-snapshot:")):
                 forwarded += ["-M", f"{k}={v}"]
         forwarded += [a for i in sample_ids or [] for a in ("--sample-id", str(i))]
+        forwarded += ["--backend", recorded_backend(c)]
         try:
             _, files = submit_run(model=model_arg, benchmark=bench_arg, task_ids=(task_id,), forwarded=forwarded,
                                   flavor=flavor, timeout=timeout, namespace=namespace, package=package, image=image,

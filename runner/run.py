@@ -17,7 +17,7 @@ from typing import Any, Callable
 from huggingface_hub import EvalResultEntry, eval_result_entries_to_yaml
 
 from runner.errors import LinesError
-from runner.model import ModelRef, decoding_settings, is_hub_model, pin_hub_model, resolve_model
+from runner.model import Decoding, ModelRef, decoding_settings, is_hub_model, pin_hub_model, resolve_model
 from runner.remote import executor_claims
 from signing.evidence import log_sha256, samples_sha256
 from signing.keys import SigningKey, load_or_create
@@ -26,6 +26,12 @@ from signing.token import build_claims, sign
 from tasks.build import BuiltTask, build_tasks
 from tasks.source import Benchmark, resolve_benchmark
 from tasks.spec import EvalSpec, load_spec
+
+
+# Inspect settings chosen for throughput (BENCHMARKS.md): no realtime sample buffer (a
+# sqlite database for live viewing that costs a few ms per sample); the .eval log, the
+# evidence, is still written with every sample, flushed every LOG_BUFFER samples.
+EVAL_SETTINGS: dict[str, Any] = {"log_realtime": False, "log_buffer": 100}
 
 
 class RunFailed(LinesError):
@@ -53,6 +59,7 @@ class RunRequest:
     model_id: str | None = None
     dataset_id: str | None = None
     display: str | None = None  # Inspect display type; None = Inspect's default
+    backend: str = "auto"  # see runner.model.backend_model
     expect_spec: dict[str, str] = field(default_factory=dict)  # task id -> fingerprint (jobs)
     sample_ids: list[str] | None = None  # evaluate only these samples (reproduce --samples)
 
@@ -127,21 +134,23 @@ def execute(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) ->
         max_tokens=req.max_tokens,
         max_connections=req.max_connections,
         model_args=p.model_args,
+        backend=req.backend,
     )
     for b in built:
         b.task.metadata = (b.task.metadata or {}) | {
             "run_eval": run_record(req, benchmark, spec, b, model, decoding.generate_config,
-                                   decoding.model_args, decoding.mode)
+                                   decoding.model_args, decoding.mode, decoding.backend)
         }
     logs = inspect_eval(
         [b.task for b in built],
-        model=model.spec,
+        model=decoding.model,
         model_args=decoding.model_args,
         limit=req.limit,
         sample_id=req.sample_ids,
         log_dir=str(req.log_dir),
         display=req.display,  # type: ignore[arg-type]
         fail_on_error=False,
+        **EVAL_SETTINGS,
         **decoding.generate_config,
     )
     if len(logs) < len(built) or any(log.status == "cancelled" for log in logs):
@@ -179,7 +188,7 @@ def execute(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) ->
             date=completed_at(log),
             source_url=r.log,
             source_name="Inspect log",
-            notes=notes_line(b, r, req, decoding.mode, all_ids, [x.task_id for x in results]),
+            notes=notes_line(b, r, req, decoding, all_ids, [x.task_id for x in results]),
         )
         record = b.task.metadata["run_eval"]
         entry.verify_token = sign(token_claims(entry, record, r, log), p.key)
@@ -198,6 +207,7 @@ def run_record(
     generate_config: dict[str, Any],
     model_args: dict[str, Any],
     decoding: str,
+    backend: str,
 ) -> dict[str, Any]:
     """What was evaluated and how: kept in the Inspect log as the run's evidence."""
     m = b.spec.model
@@ -223,6 +233,7 @@ def run_record(
         "epoch_reducer": m.epoch_reducer or "mean",
         "limit": req.limit,
         "decoding": decoding,
+        "backend": backend,
         "generate_config": generate_config,
         "model_args": portable_model_args(model, model_args),
         "packages": {
@@ -249,7 +260,8 @@ def token_claims(entry: EvalResultEntry, record: dict[str, Any], r: TaskResult, 
                 "total_samples": r.total_samples,
                 "subset": {"limit": record["limit"]} if r.samples < r.total_samples else None},
         run={k: record[k] for k in ("seed", "shuffle_choices_seed", "epochs", "epoch_reducer", "limit",
-                                    "decoding", "generate_config", "model_args", "packages")},
+                                    "decoding", "backend", "generate_config", "model_args",
+                                    "packages")},
         evidence={"log_sha256": log_sha256(log.location), "samples_sha256": samples_sha256(log)},
         executor=executor_claims(),
     )
@@ -296,7 +308,7 @@ def notes_line(
     b: BuiltTask,
     r: TaskResult,
     req: RunRequest,
-    decoding: str,
+    decoding: Decoding,
     all_ids: list[str],
     run_ids: list[str],
 ) -> str:
@@ -308,7 +320,8 @@ def notes_line(
         f"scorer: {m.scorers[0].name} ({r.metric})",
         f"epochs: {epochs} ({m.epoch_reducer or 'mean'})",
         f"seed: {req.seed}",
-        f"decoding: {decoding}",
+        f"decoding: {decoding.mode}",
+        f"backend: {decoding.backend}",
     ]
     if b.shuffle_seed is not None:
         parts.append(f"choices shuffled with seed {b.shuffle_seed}")

@@ -34,6 +34,9 @@ def fail(lines: list[str] | str, code: int = EXIT_USAGE) -> None:
               help="Concurrent requests (batch size for hf/).")
 @click.option("-M", "model_args", multiple=True, metavar="KEY=VALUE",
               help="Model argument passed to Inspect (repeatable), e.g. -M device=cpu.")
+@click.option("--backend", type=click.Choice(["auto", "inspect"]), default="auto", show_default=True,
+              help="auto: hf/ models run on run-eval's hf-batch/ provider (Inspect's hf/ model, a faster "
+              "batcher, same answers); inspect: run MODEL with Inspect's own provider. Recorded.")
 @click.option("--log-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("logs"),
               show_default=True, help="Where Inspect writes its logs (the evidence).")
 @click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
@@ -67,6 +70,7 @@ def run_command(
     temperature: float | None,
     max_connections: int | None,
     model_args: tuple[str, ...],
+    backend: str,
     log_dir: Path,
     output_dir: Path,
     model_id: str | None,
@@ -96,7 +100,7 @@ def run_command(
     from runner.run import RunFailed, RunInterrupted, RunRequest, execute
 
     if where == "hf-jobs":
-        forwarded = [*(a for t in task_ids for a in ("--task", t)), "--seed", str(seed)]
+        forwarded = [*(a for t in task_ids for a in ("--task", t)), "--seed", str(seed), "--backend", backend]
         for flag, value in (("--limit", limit), ("--epochs", epochs), ("--max-tokens", max_tokens),
                             ("--temperature", temperature), ("--max-connections", max_connections)):
             if value is not None:
@@ -121,6 +125,7 @@ def run_command(
             temperature=temperature,
             max_connections=max_connections,
             model_args=parse_model_args(model_args),
+            backend=backend,
             log_dir=log_dir,
             output_dir=output_dir,
             model_id=model_id,

@@ -169,6 +169,9 @@ def test_parity_with_inspects_own_loader_on_the_tiny_model(hub, tmp_path, tiny_m
         return out
 
     t, o = by_task(tmp_path / "theirs"), by_task(tmp_path / "ours")
+    # ours ran on run-eval's default backend for hf/ models, theirs on Inspect's hf/ provider
+    assert {read_eval_log(str(f), header_only=True).eval.model.split("/")[0]
+            for f in (tmp_path / "ours").glob("*.eval")} == {"hf-batch"}
     assert set(t) == set(o) == {"addition", "comparison"}
     for task in t:
         assert len(t[task]) == len(o[task]) == 30
