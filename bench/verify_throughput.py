@@ -40,7 +40,8 @@ def default_exe() -> list[str]:
     return [found] if found else [sys.executable, "-m", "runner"]
 
 
-def time_command(cmd: list[str], runs: int, env: dict[str, str], expect_rc: int = 0) -> tuple[float, float]:
+def time_command(cmd: list[str], runs: int, env: dict[str, str], cwd: Path,
+                 expect_rc: int = 0) -> tuple[float, float]:
     """Median wall time and median CPU time (user + system) of `runs` runs, in seconds.
 
     CPU time is reported besides wall time because a shared machine's other load shows in
@@ -49,7 +50,8 @@ def time_command(cmd: list[str], runs: int, env: dict[str, str], expect_rc: int 
     for _ in range(runs):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
-        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env)
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                              env=env, cwd=cwd)
         walls.append(time.perf_counter() - t0)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
@@ -97,7 +99,7 @@ def main() -> None:
     exe = args.exe.split() if args.exe else default_exe()
     pin = ["taskset", "-c", args.cpu] if args.cpu and shutil.which("taskset") else []
     tmp = tempfile.TemporaryDirectory(prefix="verify-bench-")
-    work = args.dir or Path(tmp.name) / "results"
+    work = args.dir.resolve() if args.dir else Path(tmp.name) / "results"
     home = Path(tmp.name) / "home"  # an empty RUN_EVAL_HOME: only --trust counts
     home.mkdir(parents=True)
     env = {**os.environ, "RUN_EVAL_HOME": str(home)}
@@ -114,10 +116,11 @@ def main() -> None:
     folder_cmd = [*pin, *exe, "verify", "--trust", str(trust), str(work)]
     file_cmd = [*pin, *exe, "verify", "--trust", str(trust), str(files[0])]
     help_cmd = [*pin, *exe, "--help"]
-    time_command(folder_cmd, 1, env)  # warm the page cache and .pyc files
-    folder, folder_cpu = time_command(folder_cmd, args.runs, env)
-    single, single_cpu = time_command(file_cmd, args.runs, env)
-    helps, helps_cpu = time_command(help_cmd, args.runs, env)
+    cwd = home  # a neutral folder: `python -m runner` must not pick up a checkout from the cwd
+    time_command(folder_cmd, 1, env, cwd)  # warm the page cache
+    folder, folder_cpu = time_command(folder_cmd, args.runs, env, cwd)
+    single, single_cpu = time_command(file_cmd, args.runs, env, cwd)
+    helps, helps_cpu = time_command(help_cmd, args.runs, env, cwd)
     entries, raw_rate = raw_verify_rate(files)
     load = os.getloadavg()[0]
 
