@@ -55,6 +55,27 @@ class _Request:
     error: BaseException | None = None
 
 
+def _leave_a_core_for_the_harness(device: str) -> None:
+    """On CPU, generate with one thread fewer than the cores we may use.
+
+    Inspect's per-sample work (solvers, scoring, logging) runs on the event loop thread
+    while a batch generates. With torch's OpenMP threads on every core, the two fight for
+    the cores and spin-waiting threads stall both (measured: generation 4-5x slower on 2
+    cores, BENCHMARKS.md). OMP_NUM_THREADS, when set, is the user's choice and is kept.
+    """
+    import os
+
+    if not device.startswith("cpu") or os.environ.get("OMP_NUM_THREADS"):
+        return
+    import torch
+
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    torch.set_num_threads(max(1, cores - 1))
+
+
 class BatchedHF(ModelAPI):
     def __init__(
         self,
@@ -74,6 +95,7 @@ class BatchedHF(ModelAPI):
             _LOADED[key] = get_model(f"hf/{model_name}", config=config, api_key=api_key,
                                      memoize=False, **model_args).api
         self.inner = _LOADED[key]
+        _leave_a_core_for_the_harness(str(self.inner.model.device))
         self._pending: list[_Request] = []
         self._leading = False
         self._arrived: anyio.Event | None = None  # events are made inside the event loop

@@ -31,7 +31,7 @@ from tasks.spec import EvalSpec, load_spec
 # Inspect settings chosen for throughput (BENCHMARKS.md): no realtime sample buffer (a
 # sqlite database for live viewing that costs a few ms per sample); the .eval log, the
 # evidence, is still written with every sample, flushed every LOG_BUFFER samples.
-EVAL_SETTINGS: dict[str, Any] = {"log_realtime": False, "log_buffer": 100}
+EVAL_SETTINGS: dict[str, Any] = {"log_realtime": False, "log_buffer": 100, "score_display": False}
 
 
 class RunFailed(LinesError):
