@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,6 +27,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from common import timed  # noqa: E402
 from make_mc import write as write_mc  # noqa: E402
 
 
@@ -100,12 +100,7 @@ def run_eval_seconds(model_dir: Path, bench: Path, limit: int, batch: int, new_t
            "--max-connections", str(batch), "-M", f"device={device}", "--backend", backend,
            "--log-dir", str(work / f"logs-{backend}-{limit}"), "--output-dir", str(work / f"out-{backend}-{limit}")]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "RUN_EVAL_HOME": str(work / "home")}
-    t = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    took = time.perf_counter() - t
-    if proc.returncode != 0:
-        sys.exit(f"failed: {' '.join(cmd)}\n{proc.stdout[-3000:]}")
-    return took
+    return timed(cmd, None, env)
 
 
 def main() -> None:

@@ -16,14 +16,13 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from common import timed  # noqa: E402
 from make_mc import write as write_mc  # noqa: E402
 
 LM_TASK = """\
@@ -52,13 +51,6 @@ metric_list:
 """
 
 
-def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
-    t = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    took = time.perf_counter() - t
-    if proc.returncode != 0:
-        sys.exit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stdout[-3000:]}")
-    return took
 
 
 def lm_eval_prompts(log_dir: Path, model: Path, out: Path) -> Path:
