@@ -1,4 +1,6 @@
-"""The design card's rule: runner uses tasks, signing and jobs; they never import runner."""
+"""The design card's rule: runner uses tasks, signing and jobs; they never import runner.
+safeyaml is a leaf: tasks and signing both read strangers' YAML with it, so it imports
+nothing of the project."""
 
 from __future__ import annotations
 
@@ -29,10 +31,19 @@ def test_only_runner_imports_runner():
     assert offenders == []
 
 
+def test_safeyaml_imports_no_project_package():
+    offenders = [
+        f"{p.relative_to(REPO)} imports {pkg}"
+        for p in (REPO / "safeyaml").rglob("*.py")
+        for pkg in sorted(imported_packages(p) & {"runner", "tasks", "signing", "jobs"})
+    ]
+    assert offenders == []
+
+
 def test_no_private_inspect_modules_in_the_package():
     # tasks are built from Inspect's public API; only tests may reach into inspect_ai._*
     offenders = []
-    for pkg in ("tasks", "signing", "jobs", "runner"):
+    for pkg in ("tasks", "signing", "jobs", "runner", "safeyaml"):
         for p in (REPO / pkg).rglob("*.py"):
             for node in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
                 names = []
