@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 import yaml
 
+import safeyaml
 from signing.errors import ResultFileError
 
 if TYPE_CHECKING:
@@ -25,28 +27,24 @@ if TYPE_CHECKING:
 
 RESULTS_DIR = ".eval_results"
 
-try:  # libyaml's parser: the same safe constructors as yaml.SafeLoader, about 15x faster
-    from yaml import CSafeLoader as _SafeLoader
-except ImportError:  # PyYAML built without libyaml
-    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
-
-
-def safe_load_yaml(text: str) -> Any:
-    """``yaml.safe_load(text)``: safe loading only (plain data, no Python objects), with
-    libyaml when PyYAML has it."""
-    return yaml.load(text, Loader=_SafeLoader)
+def safe_load_yaml(text: str | bytes) -> Any:
+    """A stranger's YAML as plain data, with :mod:`safeyaml`'s limits (size, depth, alias
+    expansion, duplicate keys, safe tags only; libyaml when PyYAML has it). Raises
+    safeyaml.YamlInputError (a ValueError) with a one-line reason."""
+    return safeyaml.loads(text)
 
 
 def result_path(output_dir: Path, benchmark_name: str) -> Path:
     return output_dir / RESULTS_DIR / f"{benchmark_name}.yaml"
 
 
-def parse_raw(text: str, where: str, what: str = "result file") -> list[dict[str, Any]]:
-    """Entries of a result file's text, as written (dicts), checked to have the Hub's shape."""
+def parse_raw(text: str | bytes, where: str, what: str = "result file") -> list[dict[str, Any]]:
+    """Entries of a result file's text (or bytes), as written (dicts), checked to have the
+    Hub's shape; ResultFileError with one line otherwise."""
     try:
         data = safe_load_yaml(text)
-    except yaml.YAMLError as ex:
-        raise ResultFileError(f"{where}: {what} cannot be read ({_first_line(ex)}); fix or move it away") from None
+    except safeyaml.YamlInputError as ex:
+        raise ResultFileError(f"{where}: {what} cannot be read ({ex}); fix or move it away") from None
     if data is None:
         return []
     if not isinstance(data, list) or not all(isinstance(d, dict) for d in data):
@@ -55,8 +53,12 @@ def parse_raw(text: str, where: str, what: str = "result file") -> list[dict[str
 
     try:
         parse_eval_result_entries(data)
-    except (KeyError, TypeError, ValueError, AttributeError) as ex:
+    except KeyError as ex:
         raise ResultFileError(f"{where}: {what} has an entry without {ex}; fix or move it away") from None
+    except Exception as ex:  # the Hub's parser on a stranger's data: any failure is "not its shape"
+        raise ResultFileError(
+            f"{where}: {what} has an entry the Hub cannot read ({_first_line(ex)}); fix or move it away"
+        ) from None
     return data
 
 
@@ -65,12 +67,12 @@ def read_raw(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as ex:
+        data = safeyaml.read_bytes(path)
+    except (OSError, safeyaml.YamlInputError) as ex:
         raise ResultFileError(
             f"{path}: existing result file cannot be read ({_first_line(ex)}); fix or move it away"
         ) from None
-    return parse_raw(text, str(path), "existing result file")
+    return parse_raw(data, str(path), "existing result file")
 
 
 def read_entries(path: Path) -> list[EvalResultEntry]:
@@ -102,13 +104,51 @@ def dump_entries(entries: list[EvalResultEntry]) -> str:
     return dump_raw(eval_result_entries_to_yaml(entries))
 
 
+LOCK_TIMEOUT_S = 60  # a writer holds the lock only while it reads, merges and replaces one file
+
+
+def lock_path(path: Path) -> Path:
+    """The lock file of a result file: ``.eval_results/.<name>.yaml.lock``. It is left in place
+    (deleting a lock file others may be waiting on would let two writers in); it is not a
+    result file, since readers only take ``*.yaml``."""
+    return path.parent / f".{path.name}.lock"
+
+
+@contextmanager
+def result_file_lock(path: Path) -> Iterator[None]:
+    """Hold the exclusive lock of the result file at path (flock on its lock file, released
+    by the kernel if the process dies), so concurrent writers merge one after another."""
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(lock_path(path), timeout=LOCK_TIMEOUT_S)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock.acquire()
+    except Timeout:
+        raise ResultFileError(f"{path}: another process held its lock ({lock_path(path).name}) for "
+                              f"{LOCK_TIMEOUT_S} s; nothing was written, try again") from None
+    except OSError as ex:
+        raise ResultFileError(f"{path}: cannot lock ({ex.strerror or ex})") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def merge_into(path: Path, new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Under the file's lock: read it, merge raw entries in, replace it atomically. Concurrent
+    runs writing into one .eval_results/ folder lose no entry; returns what was written."""
+    with result_file_lock(path):
+        entries = merge_raw(read_raw(path), new)
+        atomic_write_text(path, dump_raw(entries))
+    return entries
+
+
 def write_entries(path: Path, new: list[EvalResultEntry]) -> list[dict[str, Any]]:
     """Merge new entries into the file at path and replace it atomically; returns what was written."""
     from huggingface_hub import eval_result_entries_to_yaml
 
-    entries = merge_raw(read_raw(path), eval_result_entries_to_yaml(new))
-    atomic_write_text(path, dump_raw(entries))
-    return entries
+    return merge_into(path, eval_result_entries_to_yaml(new))
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -13,8 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+import safeyaml
 from tasks.errors import BenchmarkError
 
 SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -100,17 +99,13 @@ def hub_benchmark_files(repo_id: str, revision: str | None, what: str) -> tuple[
 
 def data_patterns(root: Path, configs: set[str]) -> list[str] | None:
     """The data files the given configs declare in the dataset card; None = unknown, fetch all."""
-    readme = root / "README.md"
-    if not readme.is_file():
+    card = read_card(root / "README.md")
+    if card is None:
         return None
-    text = readme.read_text(encoding="utf-8", errors="replace")
-    if not text.startswith("---"):
+    raw_configs = card.get("configs")
+    if not isinstance(raw_configs, list):
         return None
-    try:
-        card = yaml.safe_load(text.split("---", 2)[1]) or {}
-    except yaml.YAMLError:
-        return None
-    declared = {c.get("config_name"): c for c in card.get("configs") or [] if isinstance(c, dict)}
+    declared = {c.get("config_name"): c for c in raw_configs if isinstance(c, dict)}
     patterns: list[str] = []
     for name in configs:
         config = declared.get(name)
@@ -119,10 +114,40 @@ def data_patterns(root: Path, configs: set[str]) -> list[str] | None:
         files = config["data_files"]
         for item in files if isinstance(files, list) else [files]:
             paths = item.get("path") if isinstance(item, dict) else item
-            patterns += [paths] if isinstance(paths, str) else list(paths or [])
-        if config.get("data_dir"):
-            patterns.append(f"{config['data_dir'].rstrip('/')}/**")
+            paths = [paths] if isinstance(paths, str) else paths
+            if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+                return None  # not a shape we know: fetch everything rather than guess
+            patterns += paths
+        data_dir = config.get("data_dir")
+        if data_dir:
+            if not isinstance(data_dir, str):
+                return None
+            patterns.append(f"{data_dir.rstrip('/')}/**")
     return sorted(set(patterns)) + SPEC_FILES
+
+
+def read_card(readme: Path) -> dict[str, Any] | None:
+    """The dataset card's YAML front matter (between the first two ``---`` lines), read
+    with safeyaml's limits; None when there is none or it is not a readable mapping (the
+    caller then knows nothing from the card, which is never an error by itself)."""
+    if not readme.is_file():
+        return None
+    try:
+        with open(readme, "rb") as f:
+            head = f.read(safeyaml.MAX_BYTES)
+    except OSError:
+        return None
+    text = head.decode("utf-8", errors="replace")
+    if not text.startswith("---"):
+        return None
+    parts = text.split("---", 2)
+    if len(parts) < 3:
+        return None  # no closing --- within the size limit
+    try:
+        card = safeyaml.loads(parts[1])
+    except safeyaml.YamlInputError:
+        return None
+    return card if isinstance(card, dict) else None
 
 
 def fetch_data(repo_id: str, sha: str, root: Path, configs: set[str], what: str) -> Path:

@@ -8,7 +8,9 @@ all: duplicate task ids are rejected (they would overwrite each other's result
 entry), and solver/scorer ``args`` are checked against the function they are
 passed to, so a typo fails before a model is loaded.
 
-Every problem becomes one line ``FILE: KEY.PATH: what is wrong (expected ...)``.
+Every problem becomes one line ``FILE: KEY.PATH: what is wrong (expected ...)``. The file
+is read with :mod:`safeyaml` (plain data only; size, depth, alias-expansion and duplicate
+key limits), since an eval.yaml comes from any dataset repo.
 """
 
 from __future__ import annotations
@@ -21,10 +23,10 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 import rfc8785
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from typing_extensions import Annotated
 
+import safeyaml
 from tasks.errors import SpecError
 from tasks.pins import display_path
 from tasks.registry import SCORER_NAMES, SCORERS, SOLVER_NAMES, SOLVERS
@@ -134,20 +136,12 @@ def load_spec(path: Path) -> EvalSpec:
     """Read and validate an eval.yaml file; raise SpecError with every problem found."""
     label = display_path(path)
     try:
-        raw_bytes = path.read_bytes()
+        raw_bytes = safeyaml.read_bytes(path)
+        data = safeyaml.loads(raw_bytes)
     except OSError as ex:
         raise SpecError([f"{path}: cannot read ({ex.strerror or ex})"]) from None
-    try:
-        text = raw_bytes.decode("utf-8")
-    except UnicodeDecodeError as ex:
-        raise SpecError([f"{path}: not valid UTF-8 (byte {ex.start})"]) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as ex:
-        mark = getattr(ex, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(ex, "problem", None) or str(ex).splitlines()[0]
-        raise SpecError([f"{path}: not valid YAML{where}: {problem}"]) from None
+    except safeyaml.YamlInputError as ex:
+        raise SpecError([f"{path}: {ex}; fix the file or ask its author"]) from None
     return parse_spec(data, path=path, sha256=hashlib.sha256(raw_bytes).hexdigest(), label=label)
 
 

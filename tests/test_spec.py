@@ -169,7 +169,7 @@ def test_file_level_errors(tmp_path):
     bad.write_bytes(b"\xff\xfe")
     with pytest.raises(SpecError) as info:
         load_spec(bad)
-    assert info.value.lines[0].endswith("not valid UTF-8 (byte 0)")
+    assert info.value.lines[0].endswith("not valid UTF-8 (byte 0); fix the file or ask its author")
     with pytest.raises(SpecError) as info:
         load_spec(tmp_path / "missing.yaml")
     assert "cannot read" in info.value.lines[0]
