@@ -71,12 +71,125 @@ class Checked:
     claims: dict[str, Any]
 
 
-def _b64json(part: str, what: str) -> Any:
+MAX_TOKEN_CHARS = 64 * 1024  # a run-eval token is about 2.5 KB
+MAX_JSON_DEPTH = 32  # our claims nest 4 deep
+# object claims the verifier and the commands read; required ones first
+_OBJECT_CLAIMS = ("model", "dataset", "metric", "entry")
+_OPTIONAL_OBJECT_CLAIMS = ("spec", "run", "evidence", "executor")
+
+
+def show(value: Any, limit: int = 60) -> str:
+    """repr(value) on one line and at most ``limit`` characters, for a reason that quotes
+    what a stranger wrote."""
     try:
-        raw = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
-        return json.loads(raw)
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise TokenInvalid(f"malformed token: the {what} is not base64url JSON") from None
+        text = repr(value)
+    except Exception:  # an int too long to print, a structure too deep
+        text = f"<{type(value).__name__}>"
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _b64url(part: str, what: str) -> bytes:
+    """Strict base64url (RFC 7515 §2): the URL-safe alphabet only, no padding, no
+    whitespace, and the canonical encoding (unused low bits of the last character zero)."""
+    rest = len(part) % 4
+    if rest == 1 or "=" in part or "+" in part or "/" in part:
+        raise TokenInvalid(f"malformed token: the {what} is not base64url")
+    try:  # strict_mode refuses any character outside the alphabet, whitespace included
+        raw = binascii.a2b_base64(part.translate(_TO_STANDARD) + "=" * (-len(part) % 4), strict_mode=True)
+    except (binascii.Error, ValueError):  # ValueError: a non-ASCII character
+        raise TokenInvalid(f"malformed token: the {what} is not base64url") from None
+    if rest and part[-1] not in _CANONICAL_LAST[rest]:
+        raise TokenInvalid(f"malformed token: the {what} is not canonical base64url")
+    return raw
+
+
+_TO_STANDARD = str.maketrans("-_", "+/")
+# the last character of a canonical encoding when 2 (rest 2) or 4 (rest 3) of its 6 bits are padding
+_CANONICAL_LAST = {2: frozenset("AQgw"), 3: frozenset("AEIMQUYcgkosw048")}
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        dup = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise _StrictJsonError(f"duplicate member {show(dup)}")
+    return out
+
+
+class _StrictJsonError(ValueError):
+    pass
+
+
+def _no_constant(name: str) -> Any:
+    raise _StrictJsonError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise _StrictJsonError(f"the number {show(text, 30)} is out of range")
+    return value
+
+
+def _strict_json(raw: bytes, what: str) -> dict[str, Any]:
+    """RFC 8259 JSON, strictly: UTF-8, one object at the top, no duplicate member names,
+    no NaN or Infinity, finite numbers, no lone surrogates, nesting at most MAX_JSON_DEPTH."""
+    try:
+        text = raw.decode("utf-8")
+        if text.count("[") + text.count("{") > MAX_JSON_DEPTH and _depth_of(text) > MAX_JSON_DEPTH:
+            raise _StrictJsonError(f"nested more than {MAX_JSON_DEPTH} levels deep")
+        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant,
+                           parse_float=_finite_float)
+        if "\\u" in text:
+            _check_strings(value)
+    except _StrictJsonError as ex:
+        raise TokenInvalid(f"malformed token: the {what} is not strict JSON ({ex})") from None
+    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise TokenInvalid(f"malformed token: the {what} is not JSON") from None
+    if not isinstance(value, dict):
+        raise TokenInvalid(f"malformed token: the {what} is not a JSON object")
+    return value
+
+
+def _depth_of(text: str) -> int:
+    """The deepest [ or { nesting outside strings (the text is not yet known to be JSON)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def _check_strings(value: Any) -> None:
+    """Every string (and member name) is Unicode text: no lone surrogate from a \\u escape."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise _StrictJsonError("a string holds a lone surrogate") from None
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 _KEY_CACHE: dict[str, tuple[PublicKey, OKPKey]] = {}
@@ -100,41 +213,63 @@ def _header_key(jwk: Any) -> tuple[PublicKey, OKPKey]:
 
 
 def check_signature(token: Any) -> Checked:
-    """Verify the JWS with the key in its header, allowing EdDSA only; raise TokenInvalid."""
+    """Verify the JWS with the key in its header, allowing EdDSA only; raise TokenInvalid.
+
+    Before joserfc checks the signature, the token is held to the letter of RFC 7515:
+    at most MAX_TOKEN_CHARS, three strict base64url parts, a header and payload of strict
+    JSON objects, ``alg`` exactly EdDSA, no ``crit`` (we understand no extension, so any
+    critical one is unknown), and the claims the verifier reads of the right JSON types.
+    The reason is one line and the same for the same token."""
     if not isinstance(token, str) or not token:
         raise TokenInvalid("malformed token: not a string")
+    if len(token) > MAX_TOKEN_CHARS:
+        raise TokenInvalid(f"malformed token: longer than {MAX_TOKEN_CHARS:,} characters")
     parts = token.split(".")
     if len(parts) != 3 or not all(parts[:2]):
         raise TokenInvalid("malformed token: expected three base64url parts (compact JWS)")
-    header = _b64json(parts[0], "header")
-    if not isinstance(header, dict):
-        raise TokenInvalid("malformed token: the header is not a JSON object")
+    header = _strict_json(_b64url(parts[0], "header"), "header")
     alg = header.get("alg")
-    if alg != ALG:
-        raise TokenInvalid(f"algorithm {alg!r} is not allowed (only {ALG})")
+    if alg != ALG or not isinstance(alg, str):
+        raise TokenInvalid(f"algorithm {show(alg)} is not allowed (only {ALG})")
+    if "crit" in header:
+        crit = header["crit"]
+        names = ", ".join(show(c) for c in crit[:5]) if isinstance(crit, list) and crit else show(crit)
+        raise TokenInvalid(f"unknown critical header parameter(s): {names}")
+    payload = _b64url(parts[1], "payload")
+    if not parts[2]:
+        raise TokenInvalid("malformed token: the signature is missing")
+    _b64url(parts[2], "signature")
+    claims = _strict_json(payload, "payload")
     try:
         key, okp = _header_key(header.get("jwk"))
     except Exception as ex:
-        raise TokenInvalid(f"the header's jwk is not an Ed25519 public key ({ex})") from None
+        raise TokenInvalid(f"the header's jwk is not an Ed25519 public key ({_one_line(ex)})") from None
     if header.get("kid") not in (None, key.kid):
         raise TokenInvalid("the header's kid is not the thumbprint of its jwk")
     try:
-        obj = jws.deserialize_compact(token, okp, algorithms=[ALG])
+        jws.deserialize_compact(token, okp, algorithms=[ALG])
     except JoseError as ex:
         if "signature" in str(ex).lower() or type(ex).__name__ == "BadSignatureError":
             raise TokenInvalid("bad signature") from None
         raise TokenInvalid(f"malformed token: {type(ex).__name__}") from None
     except (ValueError, binascii.Error, TypeError):
         raise TokenInvalid("malformed token: cannot be decoded") from None
-    try:
-        claims = json.loads(obj.payload)
-    except (ValueError, UnicodeDecodeError):
-        raise TokenInvalid("malformed token: the payload is not JSON") from None
-    if not isinstance(claims, dict):
-        raise TokenInvalid("malformed token: the payload is not a JSON object")
-    if claims.get("version") != VERSION:
-        raise TokenInvalid(f"unsupported token version {claims.get('version')!r} (expected {VERSION})")
-    for name in ("hash", "iat", "model", "dataset", "metric", "entry"):
+    version = claims.get("version")
+    if version != VERSION or type(version) is not int:
+        raise TokenInvalid(f"unsupported token version {show(version)} (expected {VERSION})")
+    for name in ("hash", "iat", *_OBJECT_CLAIMS):
         if name not in claims:
             raise TokenInvalid(f"malformed token: claim {name!r} is missing")
+    if not isinstance(claims["hash"], str):
+        raise TokenInvalid("malformed token: claim 'hash' is not a string")
+    if type(claims["iat"]) not in (int, float):
+        raise TokenInvalid("malformed token: claim 'iat' is not a number")
+    for name in _OBJECT_CLAIMS + _OPTIONAL_OBJECT_CLAIMS:
+        if not isinstance(claims.get(name, {}), dict) and not (name in _OPTIONAL_OBJECT_CLAIMS and claims[name] is None):
+            raise TokenInvalid(f"malformed token: claim {name!r} is not a JSON object")
     return Checked(key=key, claims=claims)
+
+
+def _one_line(ex: BaseException) -> str:
+    text = " ".join(str(ex).split())
+    return (text if len(text) <= 120 else text[:119] + "…") or type(ex).__name__
