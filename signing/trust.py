@@ -12,6 +12,8 @@ A YAML file (``RUN_EVAL_HOME/trust.yaml`` by default, more with ``verify --trust
         revoked: '2026-06-01T00:00:00Z'      # optional: every token of a revoked key is invalid
 
 Trust is decided by thumbprint only; a key named in a token's header is just a claim.
+A trust store passed with ``--trust`` may come from someone else: it is read with
+:mod:`safeyaml`'s limits, and every problem is one line naming the file and the key.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ from typing import Any
 
 import yaml
 
+import safeyaml
 from signing.errors import KeyError_, TrustStoreError
 from signing.keys import PublicKey, home
 from signing.results import atomic_write_text, safe_load_yaml
+from signing.token import show
 
 ROLES = ("executor", "evaluator")
 TRUST_FILE = "trust.yaml"
@@ -46,7 +50,7 @@ def parse_time(value: Any, where: str) -> dt.datetime | None:
         try:
             when = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
         except ValueError:
-            raise TrustStoreError(f"{where}: {value!r} is not an ISO-8601 time") from None
+            raise TrustStoreError(f"{where}: {show(value)} is not an ISO-8601 time") from None
     return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
 
 
@@ -146,9 +150,21 @@ def load_trust(path: Path | None = None, *, missing_ok: bool = True) -> TrustSto
             return TrustStore(path=path)
         raise TrustStoreError(f"{path}: no such trust store file")
     try:
-        data = safe_load_yaml(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as ex:
-        raise TrustStoreError(f"{path}: cannot read the trust store ({type(ex).__name__})") from None
+        data = safe_load_yaml(safeyaml.read_bytes(path))
+    except OSError as ex:
+        raise TrustStoreError(f"{path}: cannot read the trust store ({ex.strerror or type(ex).__name__})") from None
+    except safeyaml.YamlInputError as ex:
+        raise TrustStoreError(f"{path}: cannot read the trust store: {ex}; {FIX}") from None
+    try:
+        return _parse_store(data, path)
+    except TrustStoreError as ex:
+        raise TrustStoreError(f"{ex}; {FIX}") from None
+
+
+FIX = "fix the trust store or move it away"
+
+
+def _parse_store(data: Any, path: Path) -> TrustStore:
     data = data or {}
     if not isinstance(data, dict) or not isinstance(data.get("keys", []), list):
         raise TrustStoreError(f"{path}: expected a mapping with a 'keys' list")
@@ -158,8 +174,8 @@ def load_trust(path: Path | None = None, *, missing_ok: bool = True) -> TrustSto
         if not isinstance(raw, dict):
             raise TrustStoreError(f"{where}: expected a mapping")
         role = raw.get("role", "evaluator")
-        if role not in ROLES:
-            raise TrustStoreError(f"{where}.role: {role!r} (expected one of: {', '.join(ROLES)})")
+        if not isinstance(role, str) or role not in ROLES:
+            raise TrustStoreError(f"{where}.role: {show(role)} (expected one of: {', '.join(ROLES)})")
         jwk = raw.get("jwk")
         kid = raw.get("kid")
         if jwk is not None:
@@ -172,10 +188,15 @@ def load_trust(path: Path | None = None, *, missing_ok: bool = True) -> TrustSto
             kid, jwk = pub.kid, pub.jwk
         if not isinstance(kid, str) or not kid:
             raise TrustStoreError(f"{where}: needs a kid or a jwk")
+        name = raw.get("name")
+        if isinstance(name, (int, float)) and not isinstance(name, bool):
+            name = str(name)  # name: 2026 is a name, not a number
+        if name is not None and not isinstance(name, str):
+            raise TrustStoreError(f"{where}.name: expected a string")
         store.keys.append(
             TrustedKey(
                 kid=kid,
-                name=str(raw.get("name") or kid[:12]),
+                name=name or kid[:12],
                 role=role,
                 jwk=jwk,
                 not_before=parse_time(raw.get("not_before"), f"{where}.not_before"),
@@ -189,15 +210,17 @@ def load_trust(path: Path | None = None, *, missing_ok: bool = True) -> TrustSto
 def read_public_key_file(path: Path) -> PublicKey:
     """A public key file as `run-eval keys export` writes it (PEM), or a JWK as JSON/YAML."""
     try:
-        data = path.read_bytes()
+        data = safeyaml.read_bytes(path, 64 * 1024)  # a public key is a few hundred bytes
     except OSError as ex:
         raise KeyError_(f"{path}: cannot read ({ex.strerror})") from None
+    except safeyaml.YamlInputError as ex:
+        raise KeyError_(f"{path}: not a public key file ({ex})") from None
     try:
         if b"-----BEGIN" in data:
             return PublicKey.from_pem(data)
         try:
-            parsed = yaml.safe_load(data.decode("utf-8"))
-        except (UnicodeDecodeError, yaml.YAMLError):
+            parsed = safeyaml.loads(data)
+        except safeyaml.YamlInputError:
             parsed = None
         return PublicKey.from_jwk(parsed)
     except KeyError_ as ex:

@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+import safeyaml
 from signing.evidence import log_sha256, recompute_metric, samples_sha256
 from signing.results import RESULTS_DIR, safe_load_yaml
-from signing.token import Checked, TokenInvalid, check_signature, entry_hash, signed_view
+from signing.token import Checked, TokenInvalid, check_signature, entry_hash, show, signed_view
 from signing.trust import TrustStore
 
 STATUSES = ("verified", "signed", "self-signed", "unsigned", "invalid")
@@ -69,12 +68,15 @@ def find_result_files(paths: list[Path]) -> tuple[list[Path], list[str]]:
 
 
 def load_entries(path: Path) -> list[Any]:
+    """The entries of a result file; ValueError with one line (file, what, what to do)."""
     try:
-        data = safe_load_yaml(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as ex:
-        raise ValueError(f"{path}: not a readable YAML result file ({type(ex).__name__})") from None
+        data = safe_load_yaml(safeyaml.read_bytes(path))
+    except OSError as ex:
+        raise ValueError(f"{path}: cannot read ({ex.strerror or type(ex).__name__})") from None
+    except safeyaml.YamlInputError as ex:
+        raise ValueError(f"{path}: not a readable result file: {ex}; fix the file or ask its author") from None
     if not isinstance(data, list):
-        raise ValueError(f"{path}: not a result file (expected a list of entries)")
+        raise ValueError(f"{path}: not a result file (expected a list of entries); fix the file or ask its author")
     return data
 
 
@@ -112,9 +114,9 @@ def _verify_entry(raw: Any, *, trust: TrustStore, model_id: str | None, file: st
     """The verdict, and the checked token when its signature is valid (for --log and --online)."""
     task_id = None
     if isinstance(raw, dict) and isinstance(raw.get("dataset"), dict):
-        task_id = raw["dataset"].get("task_id")
+        task_id = _plain(raw["dataset"].get("task_id"))
     v = Verdict(file=file, index=index, task_id=task_id, status="invalid",
-                value=raw.get("value") if isinstance(raw, dict) else None)
+                value=_plain(raw.get("value")) if isinstance(raw, dict) else None)
     if not isinstance(raw, dict):
         v.reason = "entry is not a mapping"
         return v, None
@@ -128,9 +130,9 @@ def _verify_entry(raw: Any, *, trust: TrustStore, model_id: str | None, file: st
         v.kid = checked.key.kid
         _check_binding(raw, checked)
         claims = checked.claims
-        v.model = (claims.get("model") or {}).get("id")
+        v.model = _plain(claims["model"].get("id"))
         if model_id is not None and v.model != model_id:
-            raise TokenInvalid(f"the token is for model {v.model!r}, not {model_id!r}")
+            raise TokenInvalid(f"the token is for model {show(v.model)}, not {model_id!r}")
         v.status, v.signer = _trust_status(checked, trust)
     except TokenInvalid as ex:
         v.status, v.reason = "invalid", str(ex)
@@ -142,30 +144,39 @@ def _check_binding(raw: dict[str, Any], checked: Checked) -> None:
     if entry_hash(raw) != claims["hash"]:
         signed = claims.get("entry") if isinstance(claims.get("entry"), dict) else {}
         changed = _diff(signed_view(raw), signed)
-        what = ", ".join(changed) if changed else "the entry"
+        what = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
         verb = "differ" if len(changed) > 1 else "differs"
-        raise TokenInvalid(f"hash mismatch: {what} {verb} from what was signed")
+        raise TokenInvalid(f"hash mismatch: {what or 'the entry'} {verb} from what was signed")
     # the hash matches the entry; the claims must agree with it too
-    ds = raw.get("dataset") or {}
-    cds = claims.get("dataset") or {}
+    ds = raw.get("dataset") if isinstance(raw.get("dataset"), dict) else {}
+    cds = claims["dataset"]
     pairs = [
-        ("value", raw.get("value"), (claims.get("metric") or {}).get("value"), "metric.value"),
+        ("value", raw.get("value"), claims["metric"].get("value"), "metric.value"),
         ("dataset.id", ds.get("id"), cds.get("id"), "dataset.id"),
         ("dataset.revision", ds.get("revision"), cds.get("revision"), "dataset.revision"),
         ("dataset.task_id", ds.get("task_id"), cds.get("task_id"), "dataset.task_id"),
     ]
     for name, have, claimed, claim in pairs:
         if have != claimed:
-            raise TokenInvalid(f"{name} {have!r} differs from the token's {claim} {claimed!r}")
+            raise TokenInvalid(f"{name} {show(have)} differs from the token's {claim} {show(claimed)}")
 
 
 def _diff(a: Any, b: Any, prefix: str = "") -> list[str]:
     if isinstance(a, dict) and isinstance(b, dict):
         out = []
-        for k in sorted(set(a) | set(b), key=str):
-            out += _diff(a.get(k), b.get(k), f"{prefix}.{k}" if prefix else str(k))
+        for k in sorted(set(a) | set(b), key=repr):
+            name = k if isinstance(k, str) and k.isprintable() and len(k) <= 40 else show(k, 40)
+            out += _diff(a.get(k), b.get(k), f"{prefix}.{name}" if prefix else name)
         return out
     return [] if a == b and type(a) is type(b) else [prefix or "entry"]
+
+
+def _plain(value: Any) -> Any:
+    """A value from a stranger's file as a Verdict shows it: JSON scalars as they are, any
+    other YAML type (a date, a list, bytes...) as its short repr, so printing never fails."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return show(value, 100)
 
 
 def _trust_status(checked: Checked, trust: TrustStore) -> tuple[str, str | None]:
@@ -175,9 +186,13 @@ def _trust_status(checked: Checked, trust: TrustStore) -> tuple[str, str | None]
     if k.revoked:
         raise TokenInvalid(f"key {k.name!r} ({k.kid[:12]}…) is revoked")
     iat = checked.claims.get("iat")
-    if not isinstance(iat, (int, float)):
+    if not isinstance(iat, (int, float)) or isinstance(iat, bool):
         raise TokenInvalid("malformed token: iat is not a number")
-    problem = k.window_problem(dt.datetime.fromtimestamp(iat, dt.timezone.utc))
+    try:
+        at = dt.datetime.fromtimestamp(iat, dt.timezone.utc)
+    except (OverflowError, ValueError, OSError):
+        raise TokenInvalid(f"malformed token: iat {show(iat)} is not a time") from None
+    problem = k.window_problem(at)
     if problem:
         raise TokenInvalid(problem)
     return ("verified" if k.role == "executor" else "signed"), k.name
