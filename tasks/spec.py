@@ -273,8 +273,16 @@ def _loc(loc: tuple[Any, ...]) -> str:
         ):
             continue  # pydantic union-branch tags, not keys
         else:
-            out += f".{part}"
+            out += f".{_key_name(str(part))}"
     return out
+
+
+def _key_name(name: str) -> str:
+    """A key as the file's author wrote it, quoted unless it is plainly a word, and short."""
+    if name and len(name) <= 60 and name.isprintable() and not any(c.isspace() for c in name):
+        return name
+    text = repr(name)
+    return text if len(text) <= 60 else text[:59] + "…"
 
 
 def _format_error(err: dict[str, Any]) -> str:
