@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from runner.model import is_hub_model, resolve_model
 from signing.keys import load_or_create
-from signing.results import RESULTS_DIR, atomic_write_text, dump_raw, merge_raw, parse_raw, read_raw
+from signing.results import RESULTS_DIR, atomic_write_text, dump_raw, merge_into, parse_raw, read_raw
 from tasks.errors import BenchmarkError
 from tasks.hub import hub_error, hub_benchmark_files, resolve_commit, split_rev
 from tasks.source import HUB_ID
@@ -156,7 +156,7 @@ def fetch_results(repo: str, job_id: str, output_dir: Path) -> list[Path]:
         for f in files:
             text = Path(hf_hub_download(repo, f, repo_type="dataset")).read_text(encoding="utf-8")
             dest = output_dir / RESULTS_DIR / Path(f).name
-            atomic_write_text(dest, dump_raw(merge_raw(read_raw(dest), parse_raw(text, f"{repo}/{f}"))))
+            merge_into(dest, parse_raw(text, f"{repo}/{f}"))
             written.append(dest)
     except Exception as ex:
         raise RemoteError(hub_error(ex, f"results repo {repo!r}", repo) or str(ex)) from None
