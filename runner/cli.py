@@ -127,11 +127,9 @@ def main(argv: list[str] | None = None) -> Any:
         click.echo(f"run-eval: error: {ex.format_message()}", err=True)
         sys.exit(ex.exit_code)
     except click.exceptions.Abort:
-        click.echo("run-eval: interrupted; no result file was written", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+        _interrupted()
     except KeyboardInterrupt:  # Ctrl-C surfaces as this or as asyncio's CancelledError (below)
-        click.echo("run-eval: interrupted; no result file was written", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+        _interrupted()
     except SystemExit:
         raise
     except Exception as ex:  # last line of defence: one line, never a traceback
@@ -147,6 +145,13 @@ def main(argv: list[str] | None = None) -> Any:
         sys.exit(EXIT_FAILED)
     except BaseException as ex:
         if _cancelled(ex):
-            click.echo("run-eval: interrupted; no result file was written", err=True)
-            sys.exit(EXIT_INTERRUPTED)
+            _interrupted()
         raise
+
+
+def _interrupted() -> None:
+    """One line and 130 (Ctrl-C), or 143 when a run was stopped by SIGTERM (runner/interrupt.py)."""
+    stopped = sys.modules.get("runner.interrupt")  # loaded only by a command that handles SIGTERM
+    what = stopped.describe() if stopped else "interrupted"
+    click.echo(f"run-eval: {what}; no result file was written", err=True)
+    sys.exit(stopped.exit_code() if stopped else EXIT_INTERRUPTED)

@@ -8,7 +8,8 @@ import click
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
+EXIT_TERMINATED = 143  # SIGTERM during a run (128 + SIGTERM): runner/interrupt.py
 
 
 class LinesError(Exception):

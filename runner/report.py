@@ -19,7 +19,8 @@ def print_outcome(outcome: RunOutcome, console: Console | None = None) -> None:
         table.add_column(col, overflow="fold")
     for r in outcome.results:
         value = f"{r.value:.4f}" + (f" ± {r.stderr:.4f}" if r.stderr is not None else "")
-        table.add_row(r.task_id, r.metric, value, f"{r.samples}/{r.total_samples}", display_path(Path(r.log)))
+        samples = f"{r.samples}/{r.total_samples}" + (f" ({r.errored} failed)" if r.errored else "")
+        table.add_row(r.task_id, r.metric, value, samples, display_path(Path(r.log)))
     console.print(table)
     console.print(f"dataset revision: {b.revision} ({b.pin_kind})", highlight=False, soft_wrap=True)
     console.print(f"model revision:   {m.revision or 'not pinned'}", highlight=False, soft_wrap=True)

@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 from huggingface_hub import EvalResultEntry, eval_result_entries_to_yaml
 
+from runner import resume
 from runner.errors import LinesError
 from runner.model import Decoding, ModelRef, decoding_settings, is_hub_model, pin_hub_model, resolve_model
 from runner.remote import executor_claims
@@ -62,6 +63,8 @@ class RunRequest:
     backend: str = "auto"  # see runner.model.backend_model
     expect_spec: dict[str, str] = field(default_factory=dict)  # task id -> fingerprint (jobs)
     sample_ids: list[str] | None = None  # evaluate only these samples (reproduce --samples)
+    resume: bool = False  # continue this run's unfinished Inspect logs in log_dir (runner/resume.py)
+    allow_errors: float | None = None  # errored samples a task may leave out: a count >= 1, or a fraction < 1
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,8 @@ class TaskResult:
     samples: int
     total_samples: int
     log: str
+    errored: int = 0  # samples left out of the score because they failed (--allow-errors)
+    run_samples: int = 0  # samples evaluated (errored included)
 
 
 @dataclass(frozen=True)
@@ -141,37 +146,59 @@ def execute(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) ->
             "run_eval": run_record(req, benchmark, spec, b, model, decoding.generate_config,
                                    decoding.model_args, decoding.mode, decoding.backend)
         }
-    logs = inspect_eval(
-        [b.task for b in built],
-        model=decoding.model,
-        model_args=decoding.model_args,
-        limit=req.limit,
-        sample_id=req.sample_ids,
-        log_dir=str(req.log_dir),
-        display=req.display,  # type: ignore[arg-type]
-        fail_on_error=False,
-        **EVAL_SETTINGS,
-        **decoding.generate_config,
-    )
-    if len(logs) < len(built) or any(log.status == "cancelled" for log in logs):
+    found = {}
+    if req.resume:
+        found = resume.find_previous(req.log_dir, {b.spec.task_id: b.task.metadata["run_eval"] for b in built},
+                                     req.sample_ids)
+        resume.describe(found, [b.spec.task_id for b in built], req.log_dir, notify)
+    by_task: dict[str, Any] = {t: f.log for t, f in found.items() if f.finished}
+    unfinished = [b for b in built if b.spec.task_id in found and b.spec.task_id not in by_task]
+    fresh = [b for b in built if b.spec.task_id not in found]
+    if unfinished:
+        retried = resume.continue_logs([resume.retryable(found[b.spec.task_id].log, b.task) for b in unfinished],
+                                       log_dir=req.log_dir, display=req.display, settings=EVAL_SETTINGS)
+        by_task.update({b.spec.task_id: log for b, log in zip(unfinished, retried)})
+    if fresh and len(by_task) == len(found):  # (not after an interrupted retry)
+        new = inspect_eval(
+            [b.task for b in fresh],
+            model=decoding.model,
+            model_args=decoding.model_args,
+            limit=req.limit,
+            sample_id=req.sample_ids,
+            log_dir=str(req.log_dir),
+            display=req.display,  # type: ignore[arg-type]
+            fail_on_error=False,
+            **EVAL_SETTINGS,
+            **decoding.generate_config,
+        )
+        by_task.update({b.spec.task_id: log for b, log in zip(fresh, new)})
+    logs = [by_task.get(b.spec.task_id) for b in built]
+    if any(log is None or log.status == "cancelled" for log in logs):
+        from runner.interrupt import describe
+
         raise RunInterrupted(
-            [f"interrupted before every task finished; no result file was written "
-             f"(Inspect logs so far: {req.log_dir})"]
+            [f"{describe()} before every task finished; no result file was written; finish the run with "
+             f"the same command and --resume (Inspect logs so far: {req.log_dir})"]
         )
     failures = []
     for b, log in zip(built, logs):
         # fail_on_error=False keeps Inspect from printing tracebacks; an errored sample
-        # is then left out of the score, so any error means there is no valid result.
-        errored = [s for s in (log.samples or []) if s.error is not None]
+        # is then left out of the score, so an error means there is no valid result
+        # unless --allow-errors accepts that many.
+        errored = errored_ids(log)
+        run = len({str(s.id) for s in log.samples or []})
         if log.status != "success":
             reason = log.error.message if log.error else log.status
             failures.append(
                 f"task {b.spec.task_id!r} {log.status}: {one_line(reason)} (Inspect log: {log.location})"
             )
-        elif errored:
+        elif errored and len(errored) > errors_allowed(req.allow_errors, run):
+            first = next(s for s in log.samples if s.error is not None)
+            allowed = "" if req.allow_errors is None else \
+                f" (--allow-errors {req.allow_errors:g} allows {errors_allowed(req.allow_errors, run)})"
             failures.append(
-                f"task {b.spec.task_id!r}: {len(errored)} of {len(log.samples)} samples failed, "
-                f"first: {one_line(errored[0].error.message)} (Inspect log: {log.location})"
+                f"task {b.spec.task_id!r}: {len(errored)} of {run} samples failed{allowed}, "
+                f"first: {one_line(first.error.message)} (Inspect log: {log.location})"
             )
     if failures:
         raise RunFailed(failures + ["no result file was written"])
@@ -258,13 +285,32 @@ def token_claims(entry: EvalResultEntry, record: dict[str, Any], r: TaskResult, 
               "task": record["spec"]["task"]},
         metric={"name": r.metric, "value": r.value, "stderr": r.stderr, "samples": r.samples,
                 "total_samples": r.total_samples,
-                "subset": {"limit": record["limit"]} if r.samples < r.total_samples else None},
+                "subset": subset_claim(record, r)},
         run={k: record[k] for k in ("seed", "shuffle_choices_seed", "epochs", "epoch_reducer", "limit",
                                     "decoding", "backend", "generate_config", "model_args",
                                     "packages")},
         evidence={"log_sha256": log_sha256(log.location), "samples_sha256": samples_sha256(log)},
         executor=executor_claims(),
     )
+
+
+def subset_claim(record: dict[str, Any], r: TaskResult) -> dict[str, Any] | None:
+    """metric.subset: why the score covers fewer than all samples (--limit, failed samples)."""
+    if r.samples >= r.total_samples and not r.errored:
+        return None
+    return {"limit": record["limit"], **({"errored": r.errored} if r.errored else {})}
+
+
+def errored_ids(log: Any) -> set[str]:
+    """Ids of the samples that failed (in any epoch)."""
+    return {str(s.id) for s in log.samples or [] if s.error is not None}
+
+
+def errors_allowed(allow: float | None, run: int) -> int:
+    """How many of `run` samples may fail: --allow-errors N (a count) or X < 1 (a fraction)."""
+    if allow is None:
+        return 0
+    return int(allow * run) if allow < 1 else int(allow)
 
 
 def portable_model_args(model: ModelRef, model_args: dict[str, Any]) -> dict[str, Any]:
@@ -282,6 +328,7 @@ def task_result(b: BuiltTask, log: Any) -> TaskResult:
     names = [n for n in first.metrics if n not in ("stderr", "std", "var")]
     metric = names[0] if names else next(iter(first.metrics))
     stderr = first.metrics.get("stderr")
+    errored = errored_ids(log)
     return TaskResult(
         task_id=b.spec.task_id,
         metric=metric,
@@ -290,6 +337,8 @@ def task_result(b: BuiltTask, log: Any) -> TaskResult:
         samples=int(log.results.completed_samples) // max(1, b.task.epochs or 1),  # Inspect counts epochs
         total_samples=b.samples,
         log=str(log.location),
+        errored=len(errored),
+        run_samples=len({str(s.id) for s in log.samples or []}),
     )
 
 
@@ -327,6 +376,8 @@ def notes_line(
         parts.append(f"choices shuffled with seed {b.shuffle_seed}")
     if req.limit is not None and req.limit < b.samples:
         parts.append(f"limit: {min(req.limit, b.samples)} of {b.samples} samples")
+    if r.errored:
+        parts.append(f"{r.errored} of {r.run_samples} samples failed (left out of the score)")
     if set(run_ids) != set(all_ids):
         parts.append(f"tasks run: {', '.join(run_ids)} of {', '.join(all_ids)}")
     return "; ".join(parts)

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from runner import errors
-from runner.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE
+from runner.errors import EXIT_FAILED, EXIT_USAGE
 from runner.model import DEFAULT_SEED, ModelError, parse_model_args
 from signing.errors import ResultFileError, SigningError
 from tasks.errors import TasksError
@@ -37,6 +37,14 @@ def fail(lines: list[str] | str, code: int = EXIT_USAGE) -> None:
 @click.option("--backend", type=click.Choice(["auto", "inspect"]), default="auto", show_default=True,
               help="auto: hf/ models run on run-eval's hf-batch/ provider (Inspect's hf/ model, a faster "
               "batcher, same answers); inspect: run MODEL with Inspect's own provider. Recorded.")
+@click.option("--resume", is_flag=True,
+              help="Finish this run from its Inspect logs in --log-dir: continue the newest unfinished log of "
+              "each task made with exactly these settings (completed samples are not redone), reuse finished "
+              "ones, run the rest from the start.")
+@click.option("--allow-errors", type=click.FloatRange(min=0, min_open=True), metavar="N",
+              help="Let up to N samples per task fail (a count, or a fraction of the task's samples if < 1): "
+              "they are left out of the score, which is then marked a subset. Default: any failed sample "
+              "fails the run.")
 @click.option("--log-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("logs"),
               show_default=True, help="Where Inspect writes its logs (the evidence).")
 @click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
@@ -71,6 +79,8 @@ def run_command(
     max_connections: int | None,
     model_args: tuple[str, ...],
     backend: str,
+    resume: bool,
+    allow_errors: float | None,
     log_dir: Path,
     output_dir: Path,
     model_id: str | None,
@@ -96,13 +106,19 @@ def run_command(
     BENCHMARK  a Hub dataset id org/name[@revision], a folder holding eval.yaml and
                its data (a dataset repo layout), or the eval.yaml file itself
     """
+    from runner import interrupt
     from runner.report import print_outcome
     from runner.run import RunFailed, RunInterrupted, RunRequest, execute
 
+    if allow_errors is not None and allow_errors >= 1 and allow_errors != int(allow_errors):
+        fail(f"--allow-errors {allow_errors:g}: expected a whole number of samples, or a fraction below 1")
     if where == "hf-jobs":
+        if resume:
+            fail("--resume continues a local run from its logs in --log-dir; it cannot be used with --on hf-jobs")
         forwarded = [*(a for t in task_ids for a in ("--task", t)), "--seed", str(seed), "--backend", backend]
         for flag, value in (("--limit", limit), ("--epochs", epochs), ("--max-tokens", max_tokens),
-                            ("--temperature", temperature), ("--max-connections", max_connections)):
+                            ("--temperature", temperature), ("--max-connections", max_connections),
+                            ("--allow-errors", None if allow_errors is None else f"{allow_errors:g}")):
             if value is not None:
                 forwarded += [flag, str(value)]
         forwarded += [a for m in model_args for a in ("-M", m)]
@@ -133,12 +149,15 @@ def run_command(
             display=None if sys.stdout.isatty() else "plain",
             expect_spec=dict(e.partition("=")[::2] for e in expect_spec),
             sample_ids=[int(i) if i.isdigit() else i for i in sample_ids] or None,
+            resume=resume,
+            allow_errors=allow_errors,
         )
-        outcome = execute(req, notify=lambda msg: click.echo(f"run-eval: {msg}", err=True))
+        with interrupt.sigterm_as_interrupt():  # SIGTERM stops the run as Ctrl-C does (exit 143)
+            outcome = execute(req, notify=lambda msg: click.echo(f"run-eval: {msg}", err=True))
     except (TasksError, ResultFileError, ModelError, SigningError) as ex:
         fail(getattr(ex, "lines", None) or [str(ex)])
     except RunInterrupted as ex:
-        fail(ex.lines, EXIT_INTERRUPTED)
+        fail(ex.lines, interrupt.exit_code())
     except RunFailed as ex:
         fail(ex.lines, EXIT_FAILED)
     print_outcome(outcome)
