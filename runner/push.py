@@ -167,7 +167,8 @@ def push(plan: PushPlan, *, create_pr: bool, log_repo: str | None = None) -> Any
         msg = hub_error(ex, what, plan.repo_id, repo_type="model")
         if msg is None:
             raise
-        raise PushError(msg) from None
+        # push only reads the local files: after a failure they are as they were
+        raise PushError([msg, "the local result files are unchanged; run the same push again to retry"]) from None
 
 
 @dataclass

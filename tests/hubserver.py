@@ -126,6 +126,7 @@ class FakeHub:
         # called in a new thread (lock not held) with a copy of job(id) right after a job is created
         self.on_job_created: Callable[[dict], None] | None = None
         self.job_log_wait = 60.0  # seconds a /logs stream of a non-final job stays open without a new line
+        self._faults: list[list] = []  # [method, path part, status, times left]: see fail()
 
     # ---------------------------------------------------------------- lifecycle
     def start(self) -> str:
@@ -148,6 +149,21 @@ class FakeHub:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+    # ---------------------------------------------------------------- faults
+    def fail(self, method: str, path_part: str, status: int = 500, times: int = 1) -> None:
+        """Answer the next `times` requests `method` whose path contains `path_part` with `status`
+        (a Hub outage as the client sees it), then behave again."""
+        with self._lock:
+            self._faults.append([method, path_part, status, times])
+
+    def _take_fault(self, method: str, path: str) -> int | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault[0] == method and fault[1] in path and fault[3] > 0:
+                    fault[3] -= 1
+                    return fault[2]
+        return None
 
     # ---------------------------------------------------------------- store API for tests
     def add_repo(self, repo_id: str, repo_type: str = "dataset", files: dict[str, bytes] | None = None,
@@ -359,6 +375,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.hub.requests.append((method, unquote(parts.path)))
         segs = parts.path.strip("/").split("/")  # still URL-encoded: a %2F stays inside its segment
         self._after: Callable[[], None] | None = None  # a long answer (SSE), run once the lock is released
+        injected = self.hub._take_fault(method, unquote(parts.path))
+        if injected is not None:
+            return self._json({"error": f"injected failure {injected}"}, injected)
         try:
             with self.hub._lock:
                 self._route(method, segs)
