@@ -79,5 +79,26 @@ def assert_clean_error(proc: subprocess.CompletedProcess, *needles: str) -> None
         assert needle in proc.stderr, out
 
 
+def secret_leaks(secrets: dict[str, str], roots: list[Path], texts: dict[str, str] = {}) -> list[str]:
+    """Where any secret value occurs: in `texts` (name -> text, e.g. a command's output) or in
+    any file under `roots`, reading every member of zip files (Inspect's .eval logs are zips
+    whose members are compressed, so their raw bytes would hide a secret)."""
+    import zipfile
+
+    needles = {name: value.encode() for name, value in secrets.items() if value}
+    found = [f"{name} in {where}" for where, text in texts.items() for name, v in needles.items()
+             if v in text.encode()]
+    for root in roots:
+        for path in [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file()):
+            data = path.read_bytes()
+            parts = {str(path): data}
+            if zipfile.is_zipfile(path):
+                with zipfile.ZipFile(path) as z:
+                    parts.update({f"{path}!{m}": z.read(m) for m in z.namelist()})
+            found += [f"{name} in {where}" for where, blob in parts.items() for name, v in needles.items()
+                      if v in blob]
+    return found
+
+
 def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(_HOME, ignore_errors=True)

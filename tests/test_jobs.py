@@ -68,6 +68,12 @@ def test_submit_sends_pinned_commits_and_secrets_only_as_secrets(hub, tmp_path):
     assert req["secrets"]["HF_TOKEN"] == TOKEN and "PRIVATE KEY" in req["secrets"]["RUN_EVAL_SIGNING_KEY"]
     clear = json.dumps({k: v for k, v in req.items() if k != "secrets"})
     assert TOKEN not in clear and "PRIVATE KEY" not in clear
+    from joserfc.jwk import OKPKey
+
+    pem = req["secrets"]["RUN_EVAL_SIGNING_KEY"]
+    body = "".join(line for line in pem.splitlines() if "-----" not in line)
+    d = OKPKey.import_key(pem.encode()).as_dict(private=True)["d"]
+    assert body not in clear and d not in clear  # nor the key's material in another encoding
     assert req["environment"]["RUN_EVAL_EXECUTOR"] == "hf-jobs"
     assert req["labels"]["created-by"] == "run-eval"
     assert TOKEN not in proc.stdout + proc.stderr
