@@ -214,7 +214,7 @@ def read_public_key_file(path: Path) -> PublicKey:
     except OSError as ex:
         raise KeyError_(f"{path}: cannot read ({ex.strerror})") from None
     except safeyaml.YamlInputError as ex:
-        raise KeyError_(f"{path}: not a public key file ({ex})") from None
+        raise KeyError_(f"{path}: not a public key file: {ex}") from None
     try:
         if b"-----BEGIN" in data:
             return PublicKey.from_pem(data)
