@@ -79,6 +79,23 @@ def assert_clean_error(proc: subprocess.CompletedProcess, *needles: str) -> None
         assert needle in proc.stderr, out
 
 
+ZIP_ZSTD = 93  # Inspect writes .eval members with zstd, which Python 3.11's zipfile cannot read
+
+
+def _zip_member(z, info, data: bytes) -> bytes:
+    """A zip member's bytes, decompressing zstd members (as Inspect writes them) by hand."""
+    if info.compress_type != ZIP_ZSTD:
+        return z.read(info)
+    import struct
+
+    import zstandard
+
+    name_len, extra_len = struct.unpack("<HH", data[info.header_offset + 26: info.header_offset + 30])
+    start = info.header_offset + 30 + name_len + extra_len
+    raw = data[start: start + info.compress_size]
+    return zstandard.ZstdDecompressor().decompressobj().decompress(raw)
+
+
 def secret_leaks(secrets: dict[str, str], roots: list[Path], texts: dict[str, str] = {}) -> list[str]:
     """Where any secret value occurs: in `texts` (name -> text, e.g. a command's output) or in
     any file under `roots`, reading every member of zip files (Inspect's .eval logs are zips
@@ -94,7 +111,7 @@ def secret_leaks(secrets: dict[str, str], roots: list[Path], texts: dict[str, st
             parts = {str(path): data}
             if zipfile.is_zipfile(path):
                 with zipfile.ZipFile(path) as z:
-                    parts.update({f"{path}!{m}": z.read(m) for m in z.namelist()})
+                    parts.update({f"{path}!{i.filename}": _zip_member(z, i, data) for i in z.infolist()})
             found += [f"{name} in {where}" for where, blob in parts.items() for name, v in needles.items()
                       if v in blob]
     return found
