@@ -57,7 +57,7 @@ def check_files(repo_id: str, paths: list[Path], *, trust: TrustStore, allow_sub
     problems: list[str] = []
     for path in paths:
         try:
-            entries = parse_raw(path.read_text(encoding="utf-8"), str(path))
+            entries = parse_raw(path.read_bytes(), str(path))
         except (OSError, UnicodeDecodeError) as ex:
             problems.append(f"{path}: cannot read ({type(ex).__name__})")
             continue
@@ -132,7 +132,7 @@ def remote_entries(api: Any, repo_id: str, path_in_repo: str, revision: str = "m
         local = hf_hub_download(repo_id, path_in_repo, revision=revision, token=api.token)
     except RemoteEntryNotFoundError:
         return []
-    return parse_raw(Path(local).read_text(encoding="utf-8"), f"{repo_id}/{path_in_repo}@{revision}")
+    return parse_raw(Path(local).read_bytes(), f"{repo_id}/{path_in_repo}@{revision}")
 
 
 def push(plan: PushPlan, *, create_pr: bool, log_repo: str | None = None) -> Any:

@@ -154,7 +154,7 @@ def fetch_results(repo: str, job_id: str, output_dir: Path) -> list[Path]:
         files = [f for f in api.list_repo_files(repo, repo_type="dataset") if f.startswith(prefix)]
         written = []
         for f in files:
-            text = Path(hf_hub_download(repo, f, repo_type="dataset")).read_text(encoding="utf-8")
+            text = Path(hf_hub_download(repo, f, repo_type="dataset")).read_bytes()
             dest = output_dir / RESULTS_DIR / Path(f).name
             merge_into(dest, parse_raw(text, f"{repo}/{f}"))
             written.append(dest)

@@ -69,7 +69,7 @@ def load_targets(target: str, *, task: str | None, benchmark: str | None) -> lis
         files = sorted(path.glob(f"{RESULTS_DIR}/*.yaml")) if path.is_dir() else [path]
         entries = []
         for f in files:
-            entries += [Target(str(f), raw) for raw in parse_raw(f.read_text(encoding="utf-8"), str(f))]
+            entries += [Target(str(f), raw) for raw in parse_raw(f.read_bytes(), str(f))]
     elif re.match(r"^[\w.-]+/[\w.-]+$", target):
         from huggingface_hub import HfApi
 
@@ -285,7 +285,7 @@ def jobs_runner(*, flavor: str, timeout: str | None, namespace: str | None, pack
                                   results_repo=results_repo, push_pr=False, detach=False, output_dir=workdir, echo=echo)
         except RemoteError as ex:
             raise ReproduceError(ex.lines) from None
-        entries = [e for f in files for e in parse_raw(f.read_text(encoding="utf-8"), str(f))
+        entries = [e for f in files for e in parse_raw(f.read_bytes(), str(f))
                    if (e.get("dataset") or {}).get("task_id") == task_id]
         t = Target("job", entries[-1], check_signature(entries[-1]["verifyToken"]).claims)
         log = original_log(t, None)

@@ -132,6 +132,7 @@ def diff_command(a: Path, b: Path, task: str | None, as_json: bool) -> None:
     """Explain why two scores differ: every methodology field of their tokens, side by side."""
     from runner.diff import compare, sample_agreement
     from runner.reproduce import ReproduceError, check_token, load_targets, original_log
+    from signing.results import ResultFileError
 
     try:
         ta, tb = (load_targets(str(p), task=task, benchmark=None)[0] for p in (a, b))
@@ -139,6 +140,8 @@ def diff_command(a: Path, b: Path, task: str | None, as_json: bool) -> None:
             check_token(t)
     except ReproduceError as ex:
         fail(ex.lines, EXIT_BAD)
+    except ResultFileError as ex:
+        fail(str(ex), EXIT_BAD)
     rows, blocking, other = compare(ta.claims, tb.claims)
     agreement = None
     la, lb = original_log(ta, None), original_log(tb, None)

@@ -143,3 +143,14 @@ def test_stats_formulas():
     assert u.se == pytest.approx(math.sqrt(0.005)) and verdict(u, tolerance=0.05, claim_matches_evidence=None)[0] == "not-reproduced"
     same = paired(a, a)
     assert verdict(same, tolerance=0.05, claim_matches_evidence=True)[0] == "reproduced"
+
+
+@pytest.mark.parametrize("command", [["reproduce"], ["diff"], ["push", "org/model"]])
+def test_a_non_utf8_result_file_is_one_line_for_every_reader(tmp_path, command):
+    bad = tmp_path / ".eval_results" / "bad.yaml"
+    bad.parent.mkdir()
+    bad.write_bytes(b"- dataset: {id: a/b}\n  value: \xff\xfe\n")
+    args = [*command, str(bad)] + ([str(bad)] if command == ["diff"] else [])
+    proc = run_cli(*args, cwd=tmp_path, env={"HF_HUB_OFFLINE": "1"})
+    assert_clean_error(proc, "bad.yaml", "not valid UTF-8")
+    assert len(proc.stderr.strip().splitlines()) <= 2, proc.stderr  # push adds 'nothing was sent'
