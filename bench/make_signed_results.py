@@ -23,10 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from huggingface_hub import EvalResultEntry, eval_result_entries_to_yaml  # noqa: E402
 
-from signing.keys import SigningKey, generate_key  # noqa: E402
-from signing.results import RESULTS_DIR, dump_raw  # noqa: E402
-from signing.token import build_claims, sign  # noqa: E402
-from signing.trust import TrustStore  # noqa: E402
+from run_eval.signing.keys import SigningKey, generate_key  # noqa: E402
+from run_eval.signing.results import RESULTS_DIR, dump_raw  # noqa: E402
+from run_eval.signing.token import build_claims, sign  # noqa: E402
+from run_eval.signing.trust import TrustStore  # noqa: E402
 
 MODEL = {"id": "org/model-7b", "revision": "3f1c0a9d2b7e4c6a8f0e1d2c3b4a59687f6e5d4c", "spec": "hf/org/model-7b"}
 

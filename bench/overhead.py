@@ -27,8 +27,6 @@ from common import timed  # noqa: E402
 from make_mc import write as write_mc  # noqa: E402
 
 
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, nargs="+", default=[1000, 10000])

@@ -37,7 +37,7 @@ def default_exe() -> list[str]:
     if beside.exists():
         return [str(beside)]
     found = shutil.which("run-eval")
-    return [found] if found else [sys.executable, "-m", "runner"]
+    return [found] if found else [sys.executable, "-m", "run_eval"]
 
 
 def time_command(cmd: list[str], runs: int, env: dict[str, str], cwd: Path,

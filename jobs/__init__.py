@@ -1,1 +1,3 @@
-"""Running a `run-eval` command line on Hugging Face Jobs (not implemented yet: see the README)."""
+"""Hugging Face Jobs: shipping the code, submitting a ``run-eval`` command line with its
+secrets, following and managing the job (``hfjobs.py``), and what a process running
+inside a job says about where it runs (``executor.py``). Knows nothing of runs."""

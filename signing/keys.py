@@ -16,7 +16,7 @@ from typing import Any
 from joserfc.jwk import OKPKey
 from platformdirs import user_config_path
 
-from signing.errors import KeyError_
+from run_eval.signing.errors import KeyError_
 
 warnings.filterwarnings("ignore", message="EdDSA is deprecated", module="joserfc")
 

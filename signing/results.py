@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 import yaml
 
-import safeyaml
-from signing.errors import ResultFileError
+from run_eval import safeyaml
+from run_eval.signing.errors import ResultFileError
 
 if TYPE_CHECKING:
     from huggingface_hub import EvalResultEntry

@@ -23,7 +23,7 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import OKPKey
 
-from signing.keys import PublicKey, SigningKey
+from run_eval.signing.keys import PublicKey, SigningKey
 
 VERSION = 1
 ALG = "EdDSA"

@@ -25,11 +25,11 @@ from typing import Any
 
 import yaml
 
-import safeyaml
-from signing.errors import KeyError_, TrustStoreError
-from signing.keys import PublicKey, home
-from signing.results import atomic_write_text, safe_load_yaml
-from signing.token import show
+from run_eval import safeyaml
+from run_eval.signing.errors import KeyError_, TrustStoreError
+from run_eval.signing.keys import PublicKey, home
+from run_eval.signing.results import atomic_write_text, safe_load_yaml
+from run_eval.signing.token import show
 
 ROLES = ("executor", "evaluator")
 TRUST_FILE = "trust.yaml"
@@ -162,6 +162,16 @@ def load_trust(path: Path | None = None, *, missing_ok: bool = True) -> TrustSto
 
 
 FIX = "fix the trust store or move it away"
+
+
+def load_trust_stores(extra: list[Path] | tuple[Path, ...] = ()) -> TrustStore:
+    """The user's trust store (RUN_EVAL_HOME/trust.yaml, if any) merged with each of
+    ``extra`` (``--trust FILE``, which must exist); a revocation in any of them wins.
+    The one way every command builds the store its trust decisions use."""
+    store = load_trust()
+    for path in extra:
+        store = store.merged(load_trust(Path(path), missing_ok=False))
+    return store
 
 
 def _parse_store(data: Any, path: Path) -> TrustStore:

@@ -12,13 +12,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-import safeyaml
-from signing.evidence import log_sha256, recompute_metric, samples_sha256
-from signing.results import RESULTS_DIR, safe_load_yaml
-from signing.token import Checked, TokenInvalid, check_signature, entry_hash, show, signed_view
-from signing.trust import TrustStore
+from run_eval import safeyaml
+from run_eval.signing.evidence import log_sha256, recompute_metric, samples_sha256
+from run_eval.signing.results import RESULTS_DIR, safe_load_yaml
+from run_eval.signing.token import Checked, TokenInvalid, check_signature, entry_hash, show, signed_view
+from run_eval.signing.trust import TrustStore
 
 STATUSES = ("verified", "signed", "self-signed", "unsigned", "invalid")
 
@@ -80,8 +80,14 @@ def load_entries(path: Path) -> list[Any]:
     return data
 
 
+OnlineCheck = Callable[["Verdict", dict[str, Any]], None]
+
+
 def verify_paths(paths: list[Path], *, trust: TrustStore, model_id: str | None = None,
-                 logs: list[Path] | None = None, online: bool = False) -> Report:
+                 logs: list[Path] | None = None, online: OnlineCheck | None = None) -> Report:
+    """Every entry of the result files under ``paths``, verified offline. ``online``, when
+    given, is called with each entry whose signature holds (verdict, claims) to add a check
+    that needs the network (runner/remote/online.py); this package makes no network call."""
     report = Report()
     files, report.problems = find_result_files(paths)
     log_index = _index_logs(logs or [], report.problems)
@@ -96,8 +102,8 @@ def verify_paths(paths: list[Path], *, trust: TrustStore, model_id: str | None =
             v, checked = _verify_entry(raw, trust=trust, model_id=model_id, file=str(f), index=i)
             if log_index and v.status != "invalid" and v.status != "unsigned":
                 _check_evidence(v, raw, log_index, used_logs, checked.claims)
-            if online and v.status not in ("invalid", "unsigned"):
-                check_job_online(v, raw, checked.claims)
+            if online is not None and v.status not in ("invalid", "unsigned"):
+                online(v, checked.claims)
             report.verdicts.append(v)
     for path in set(log_index.values()) - used_logs:
         report.problems.append(f"--log {path}: no verified entry points to this log (by dataset and task)")
@@ -244,43 +250,3 @@ def _check_evidence(v: Verdict, raw: dict[str, Any], index: dict[tuple[str, str]
             f"the token claims {metric.get('value')!r}")
     else:
         v.evidence = f"log digests match; value recomputed ({again.note})"
-
-
-def check_job_online(v: Verdict, raw: dict[str, Any], claims: dict[str, Any] | None = None) -> None:
-    """For an hf-jobs entry: the job exists in the claimed namespace, COMPLETED, and its
-    command names the same benchmark commit, model commit and spec fingerprint as the token.
-    ``claims``: the entry's token claims when already checked (else its token is checked here)."""
-    from huggingface_hub import HfApi
-
-    if claims is None:
-        claims = check_signature(raw["verifyToken"]).claims
-    ex = claims.get("executor") or {}
-    if ex.get("kind") != "hf-jobs":
-        v.evidence = "online: not an hf-jobs result"
-        return
-    job_id, namespace = ex.get("job_id"), ex.get("namespace")
-    if not job_id:
-        v.status, v.reason = "invalid", "online: the token claims hf-jobs but names no job"
-        return
-    try:
-        job = HfApi().inspect_job(job_id=job_id, namespace=namespace)
-    except Exception as err:
-        v.status, v.reason = "invalid", f"online: job {job_id} not found in namespace {namespace!r} ({type(err).__name__})"
-        return
-    status = getattr(job, "status", None)
-    stage = str(getattr(getattr(status, "stage", None), "value", getattr(status, "stage", None)))
-    if stage != "COMPLETED":
-        v.status, v.reason = "invalid", f"online: job {job_id} is {stage}, not COMPLETED"
-        return
-    command = " ".join([*(job.command or []), *(job.arguments or [])])
-    ds, model, spec = claims.get("dataset") or {}, claims.get("model") or {}, claims.get("spec") or {}
-    needed = {
-        "benchmark commit": f"{ds.get('id')}@{ds.get('revision')}",
-        "model commit": f"{model.get('id')}@{model.get('revision')}",
-        "spec fingerprint": f"{ds.get('task_id')}={spec.get('sha256')}",
-    }
-    missing = [name for name, text in needed.items() if text not in command]
-    if missing:
-        v.status, v.reason = "invalid", f"online: job {job_id}'s command does not name the token's {', '.join(missing)}"
-        return
-    v.evidence = f"online: job {job_id} COMPLETED with the same commits and spec"

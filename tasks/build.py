@@ -23,11 +23,11 @@ from inspect_ai import Epochs, Task
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.model import ChatMessageUser, ContentImage, ContentText
 
-from tasks.errors import BenchmarkError
-from tasks.pins import display_path
-from tasks.registry import SCORERS, SOLVERS
-from tasks.source import Benchmark, ensure_data
-from tasks.spec import EvalSpec, FieldSpecModel, TaskSpec
+from run_eval.tasks.errors import BenchmarkError
+from run_eval.tasks.pins import display_path
+from run_eval.tasks.registry import SCORERS, SOLVERS
+from run_eval.tasks.source import Benchmark, ensure_data
+from run_eval.tasks.spec import EvalSpec, FieldSpecModel, TaskSpec
 
 
 @dataclass(frozen=True)

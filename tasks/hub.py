@@ -13,8 +13,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-import safeyaml
-from tasks.errors import BenchmarkError
+from run_eval import safeyaml
+from run_eval.tasks.errors import BenchmarkError
 
 SHA = re.compile(r"^[0-9a-f]{40}$")
 SPEC_FILES = ["eval.yaml", "README.md"]
@@ -60,6 +60,35 @@ def _short(ex: BaseException) -> str:
 def split_rev(arg: str) -> tuple[str, str | None]:
     repo, sep, rev = arg.partition("@")
     return repo, (rev or None) if sep else None
+
+
+def is_repo_id(value: str) -> bool:
+    """Whether ``value`` is a Hub repo id with its owner, ``org/name``, by huggingface_hub's
+    own rule (``validate_repo_id``; it also takes a bare legacy ``name``, which we do not).
+
+    >>> is_repo_id("org/name"), is_repo_id("name"), is_repo_id("./folder"), is_repo_id("a/b/c")
+    (True, False, False, False)
+    """
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
+
+    if not isinstance(value, str) or value.count("/") != 1:
+        return False
+    try:
+        validate_repo_id(value)
+    except HFValidationError:
+        return False
+    return True
+
+
+def is_repo_ref(value: str) -> bool:
+    """``org/name`` or ``org/name@revision`` (a branch, tag or commit).
+
+    >>> is_repo_ref("org/name@main"), is_repo_ref("org/name@"), is_repo_ref("org/name")
+    (True, False, True)
+    """
+    repo, sep, rev = value.partition("@")
+    return is_repo_id(repo) and (not sep or (bool(rev) and not any(c.isspace() for c in rev)))
 
 
 def resolve_commit(repo_id: str, revision: str | None, repo_type: str) -> str:

@@ -1,4 +1,4 @@
-"""Where a benchmark comes from: a local folder or eval.yaml file, or (later) a Hub dataset id.
+"""Where a benchmark comes from: a local folder or eval.yaml file, or a Hub dataset id.
 
 BENCHMARK on the command line is either a local path (a folder laid out as a Hugging
 Face dataset repo with ``eval.yaml`` at its root, or the ``eval.yaml`` file itself)
@@ -12,11 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from tasks.errors import BenchmarkError
-from tasks.pins import git_commit_if_clean, tree_digest
-
-HUB_ID = re.compile(r"^(?P<repo>[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*)(?:@(?P<rev>[\w./-]+))?$")
-LOCAL_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
+from run_eval.tasks.errors import BenchmarkError
+from run_eval.tasks.hub import is_repo_id, is_repo_ref
+from run_eval.tasks.pins import git_commit_if_clean, tree_digest
 
 PinKind = Literal["git", "content", "hub"]
 
@@ -39,14 +37,14 @@ class Benchmark:
 
 def resolve_benchmark(arg: str, *, dataset_id: str | None = None) -> Benchmark:
     """Resolve the BENCHMARK argument; raise BenchmarkError with one clear line when it cannot be."""
-    if dataset_id is not None and not LOCAL_ID.match(dataset_id):
+    if dataset_id is not None and not is_repo_id(dataset_id):
         raise BenchmarkError(
             f"--dataset-id {dataset_id!r}: expected a Hub dataset id like 'org/name'"
         )
     path = Path(arg).expanduser()
     if path.exists():
         return _local(path, dataset_id)
-    if HUB_ID.match(arg):
+    if is_repo_ref(arg):
         return _hub(arg, dataset_id)
     raise BenchmarkError(
         f"BENCHMARK {arg!r}: no such file or folder (expected a folder with eval.yaml, "
@@ -90,7 +88,7 @@ def _local(path: Path, dataset_id: str | None) -> Benchmark:
 
 
 def _hub(arg: str, dataset_id: str | None) -> Benchmark:
-    from tasks.hub import hub_benchmark_files, split_rev
+    from run_eval.tasks.hub import hub_benchmark_files, split_rev
 
     if dataset_id is not None:
         raise BenchmarkError(f"--dataset-id: only for a local benchmark folder; {arg!r} is a Hub id already")
@@ -111,7 +109,7 @@ def ensure_data(benchmark: Benchmark, configs: set[str]) -> None:
     """Fetch a Hub benchmark's data files for these configs at its pinned commit (no-op locally)."""
     if benchmark.local:
         return
-    from tasks.hub import fetch_data
+    from run_eval.tasks.hub import fetch_data
 
     fetch_data(benchmark.dataset_id, benchmark.revision, benchmark.root, configs,
                f"BENCHMARK {benchmark.dataset_id}@{benchmark.revision[:12]}")

@@ -26,10 +26,10 @@ import rfc8785
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from typing_extensions import Annotated
 
-import safeyaml
-from tasks.errors import SpecError
-from tasks.pins import display_path
-from tasks.registry import SCORER_NAMES, SCORERS, SOLVER_NAMES, SOLVERS
+from run_eval import safeyaml
+from run_eval.tasks.errors import SpecError
+from run_eval.tasks.pins import display_path
+from run_eval.tasks.registry import SCORER_NAMES, SCORERS, SOLVER_NAMES, SOLVERS
 
 EPOCH_REDUCER_PATTERN = r"^(pass_at_\d+|at_least_\d+|max|mode|median|mean)$"
 TASK_KEYS = (

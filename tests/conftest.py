@@ -41,7 +41,7 @@ EXAMPLE = REPO / "examples" / "arithmetic"
 @pytest.fixture(scope="session")
 def tiny_model() -> Path:
     """The offline demo model, built once per test session from the package's own builder."""
-    from runner.tiny_model import build
+    from run_eval.runner.models.tiny import build
 
     return build(_HOME / "tiny-model", benchmark_dir=EXAMPLE)
 
@@ -57,7 +57,7 @@ def example_copy(tmp_path: Path) -> Path:
 def run_cli(*args: str, cwd: Path, timeout: int = 600, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run the installed `run-eval` console script as a user would."""
     exe = shutil.which("run-eval")
-    cmd = [exe] if exe else [sys.executable, "-m", "runner"]
+    cmd = [exe] if exe else [sys.executable, "-m", "run_eval"]
     return subprocess.run(
         [*cmd, *args],
         cwd=cwd,

@@ -11,7 +11,8 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from runner.model import backend_model, decoding_settings, resolve_model
+from run_eval.runner.models.decoding import backend_model, decoding_settings
+from run_eval.runner.models.reference import resolve_model
 
 
 def test_auto_backend_runs_hf_models_on_hf_batch_and_records_it(tmp_path):
@@ -27,7 +28,7 @@ def test_auto_backend_runs_hf_models_on_hf_batch_and_records_it(tmp_path):
 def test_batches_keep_settings_apart_and_answer_as_one_at_a_time(tiny_model):
     from inspect_ai.model import ChatMessageUser, GenerateConfig, get_model
 
-    import runner.hf_batch as hb
+    import run_eval.runner.models.hf_batch as hb
 
     prompts = [f"What is {a} + {b}?" for a in range(3) for b in range(4)]
     short, long_ = GenerateConfig(max_tokens=2, max_connections=5), GenerateConfig(max_tokens=6, max_connections=5)
@@ -73,7 +74,7 @@ def test_batches_keep_settings_apart_and_answer_as_one_at_a_time(tiny_model):
 def test_a_failing_batch_fails_its_samples(tiny_model):
     from inspect_ai.model import ChatMessageUser, GenerateConfig, get_model
 
-    import runner.hf_batch as hb
+    import run_eval.runner.models.hf_batch as hb
 
     model = get_model(f"hf-batch/{tiny_model}", do_sample=False, memoize=False)
 

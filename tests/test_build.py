@@ -6,14 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
+from benchdata import PNG_DATA_URI
 from inspect_ai.model import ContentImage, ContentText
 
-from tasks.build import build_tasks, record_to_sample
-from tasks.errors import BenchmarkError
-from tasks.source import resolve_benchmark
-from tasks.spec import FieldSpecModel, load_spec
-
-from benchdata import PNG_DATA_URI
+from run_eval.tasks.build import build_tasks, record_to_sample
+from run_eval.tasks.errors import BenchmarkError
+from run_eval.tasks.source import resolve_benchmark
+from run_eval.tasks.spec import FieldSpecModel, load_spec
 
 
 def fs(**kw) -> FieldSpecModel:

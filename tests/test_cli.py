@@ -10,15 +10,14 @@ from pathlib import Path
 
 import pytest
 import yaml
+from benchdata import FIXTURES
+from conftest import assert_clean_error, run_cli
 from huggingface_hub import parse_eval_result_entries
 from inspect_ai.log import read_eval_log
 
-from tasks.pins import tree_digest
-from tasks.source import resolve_benchmark
-from tasks.spec import load_spec
-
-from benchdata import FIXTURES
-from conftest import assert_clean_error, run_cli
+from run_eval.tasks.pins import tree_digest
+from run_eval.tasks.source import resolve_benchmark
+from run_eval.tasks.spec import load_spec
 
 
 def read_results(path: Path) -> list[dict]:
@@ -196,7 +195,7 @@ def test_interrupt_leaves_no_result(tmp_path, example_copy, tiny_model):
 
 
 def test_tiny_model_trained_on_the_prompts_inspect_sends(full_run):
-    from runner.tiny_model import ADDITION_TEMPLATE, LETTERS, SINGLE_ANSWER_TEMPLATE
+    from run_eval.runner.models.tiny import ADDITION_TEMPLATE, LETTERS, SINGLE_ANSWER_TEMPLATE
 
     entries = parse_eval_result_entries(read_results(full_run["file"]))
     add_log, cmp_log = (read_eval_log(e.source_url) for e in entries)
@@ -221,7 +220,7 @@ def test_epochs_override_counts_samples_not_generations(tiny_model, tmp_path, ex
 
 
 def test_one_line_error_messages():
-    from runner.run import one_line
+    from run_eval.runner.run.execute import one_line
 
     assert one_line("ERROR: needs a package.\n\n[bold]pip install x[/bold]\n") == "ERROR: needs a package. pip install x"
     assert one_line("") == "unknown error"
@@ -242,7 +241,7 @@ def test_every_entry_is_signed_and_verifies(full_run, tiny_model):
     assert all(e["model"] == "me/tiny" for e in entries)
     assert run_cli("verify", str(file), "--model", "other/model", cwd=work).returncode == 1
     # the tokens bind what the run recorded
-    from signing.token import check_signature
+    from run_eval.signing.token import check_signature
 
     data = read_results(file)
     log = read_eval_log(data[0]["source"]["url"])

@@ -22,20 +22,19 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import run_cli
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from signing.errors import ResultFileError
-from signing.keys import load_key
-from signing.results import parse_raw, read_raw
-from signing.token import TokenInvalid, build_claims, check_signature, sign
-from signing.trust import load_trust
-from signing.verify import load_entries, verify_entry, verify_paths
-from tasks.errors import TasksError
-from tasks.hub import data_patterns
-from tasks.spec import load_spec
-
-from conftest import run_cli
+from run_eval.signing.errors import ResultFileError
+from run_eval.signing.keys import load_key
+from run_eval.signing.results import parse_raw, read_raw
+from run_eval.signing.token import TokenInvalid, build_claims, check_signature, sign
+from run_eval.signing.trust import load_trust
+from run_eval.signing.verify import load_entries, verify_entry, verify_paths
+from run_eval.tasks.errors import TasksError
+from run_eval.tasks.hub import data_patterns
+from run_eval.tasks.spec import load_spec
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CORPUS = FIXTURES / "tokens"

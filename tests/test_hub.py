@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import EXAMPLE, assert_clean_error, run_cli, secret_leaks
 from hubserver import FakeHub
 
@@ -74,7 +73,7 @@ def hub_run(hub, tmp_path):
 def test_hub_benchmark_and_model_are_pinned_to_commits(hub, hub_run):
     (entry,) = results(hub_run)
     assert entry["dataset"] == {"id": "org/bench", "task_id": "addition", "revision": hub.bench_sha}
-    from signing.token import check_signature
+    from run_eval.signing.token import check_signature
 
     claims = check_signature(entry["verifyToken"]).claims
     assert claims["model"]["id"] == "org/tiny" and claims["model"]["revision"] == hub.model_sha
@@ -259,7 +258,7 @@ def test_push_with_log_repo_keeps_the_token_valid(hub, hub_run, tmp_path):
     logs = hub.files_at("org/eval-logs", "dataset")
     (name,) = [p for p in logs if p.endswith(".eval")]
     assert logs[name] == Path(results(hub_run)[0]["source"]["url"]).read_bytes()
-    from signing.trust import TrustStore
-    from signing.verify import verify_entry
+    from run_eval.signing.trust import TrustStore
+    from run_eval.signing.verify import verify_entry
 
     assert verify_entry(entry, trust=TrustStore(), model_id="org/tiny").status == "self-signed"

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import EXAMPLE, assert_clean_error, run_cli
 from test_hub import TOKEN, hub, no_shuffle_example, run  # noqa: F401  (the hub fixture)
 
@@ -55,8 +54,8 @@ def test_submit_sends_pinned_commits_and_secrets_only_as_secrets(hub, tmp_path):
     assert req["flavor"] == "t4-small" and req["timeoutSeconds"] == 1800
     assert req["command"][:2] == ["bash", "-c"] and req["dockerImage"]
     args = job_command_args(job)
-    from tasks.source import resolve_benchmark  # noqa: F401
-    from tasks.spec import load_spec
+    from run_eval.tasks.source import resolve_benchmark  # noqa: F401
+    from run_eval.tasks.spec import load_spec
 
     fp = load_spec(Path(EXAMPLE) / "eval.yaml").tasks[0].fingerprint()
     assert args[:3] == ["run", f"hf/org/tiny@{hub.model_sha}", f"org/bench@{hub.bench_sha}"]
@@ -117,7 +116,7 @@ def test_follow_then_fetch_the_signed_result_and_verify_online(hub, tmp_path):
     assert ".eval_results/bench.yaml" in hub.files_at("org/tiny", "model", pr["ref"])
     assert "uploaded result and logs" in proc.stdout  # the job's own output, followed live here
     (entry,) = yaml.safe_load((tmp_path / ".eval_results" / "bench.yaml").read_text())
-    from signing.token import check_signature
+    from run_eval.signing.token import check_signature
 
     claims = check_signature(entry["verifyToken"]).claims
     assert claims["executor"] == {"kind": "hf-jobs", "job_id": job["id"], "flavor": "a10g-small", "namespace": "org"}
@@ -204,7 +203,7 @@ def test_hf_jobs_sweep_retries_a_failed_job(hub, tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert len(hub.jobs) == 2 and [j["status"]["stage"] for j in hub.jobs] == ["ERROR", "COMPLETED"]
     (entry,) = yaml.safe_load((tmp_path / "sw" / "org--tiny" / ".eval_results" / "bench.yaml").read_text())
-    from signing.token import check_signature
+    from run_eval.signing.token import check_signature
 
     assert check_signature(entry["verifyToken"]).claims["executor"]["job_id"] == hub.jobs[1]["id"]
 

@@ -14,15 +14,14 @@ from pathlib import Path
 
 import pytest
 import yaml
+from benchdata import VALID, make_dataset
+from conftest import EXAMPLE
 from inspect_ai import eval as inspect_eval
 from inspect_ai.model import ModelOutput, ModelUsage, get_model
 
-from tasks.build import build_tasks
-from tasks.source import resolve_benchmark
-from tasks.spec import load_spec
-
-from benchdata import VALID, make_dataset
-from conftest import EXAMPLE
+from run_eval.tasks.build import build_tasks
+from run_eval.tasks.source import resolve_benchmark
+from run_eval.tasks.spec import load_spec
 
 FAKE_COMMIT = "1" * 40
 

@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from runner.stats import paired, unpaired, verdict
-from signing.keys import generate_key
-from signing.token import build_claims, check_signature, sign
-
 from conftest import EXAMPLE, assert_clean_error, run_cli
+
+from run_eval.runner.compare.stats import paired, unpaired, verdict
+from run_eval.signing.keys import generate_key
+from run_eval.signing.token import build_claims, check_signature, sign
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import pytest
 import yaml
 from huggingface_hub import EvalResultEntry, parse_eval_result_entries
 
-from signing.results import (
+from run_eval.signing.results import (
     ResultFileError,
     atomic_write_text,
     dump_entries,

@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from inspect_ai.log import read_eval_log
-
 from conftest import EXAMPLE, REPO, assert_clean_error, run_cli, secret_leaks
 from hubserver import FakeHub
+from inspect_ai.log import read_eval_log
 
 TEST_MODELS = REPO / "tests" / "testmodels.py"
 FAKE_HF_TOKEN = "hf_runEvalFakeSecretToken9f3c1aZZ"
@@ -35,7 +34,7 @@ def results(path: Path) -> list[dict]:
 
 
 def claims(entry: dict) -> dict:
-    from signing.token import check_signature
+    from run_eval.signing.token import check_signature
 
     return check_signature(entry["verifyToken"]).claims
 
@@ -45,7 +44,7 @@ def claims(entry: dict) -> dict:
 def _write_some(path: str, writer: int, n: int, barrier) -> None:
     from huggingface_hub import EvalResultEntry
 
-    from signing.results import write_entries
+    from run_eval.signing.results import write_entries
 
     barrier.wait()
     for j in range(n):
@@ -53,8 +52,8 @@ def _write_some(path: str, writer: int, n: int, barrier) -> None:
 
 
 def test_concurrent_writers_lose_no_entry(tmp_path):
-    from signing.results import read_raw
-    from signing.verify import find_result_files
+    from run_eval.signing.results import read_raw
+    from run_eval.signing.verify import find_result_files
 
     path = tmp_path / ".eval_results" / "bench.yaml"
     writers, each = 8, 5
@@ -242,8 +241,8 @@ def test_allowed_failed_samples_make_a_subset_result(flaky_runs):
     ok = run_cli("verify", str(flaky_runs["work"]), "--log", entry["source"]["url"], cwd=flaky_runs["work"])
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "mean of 24 reduced sample scores" in ok.stdout
-    from runner.push import PushError, check_files
-    from signing.trust import TrustStore
+    from run_eval.runner.publish.push import PushError, check_files
+    from run_eval.signing.trust import TrustStore
 
     with pytest.raises(PushError) as refused:
         check_files("org/tiny", [flaky_runs["file"]], trust=TrustStore(), allow_subset=False, allow_unsigned=False)

@@ -12,8 +12,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import safeyaml
-from safeyaml import YamlInputError
+from run_eval import safeyaml
+from run_eval.safeyaml import YamlInputError
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from tasks.errors import SpecError
-from tasks.spec import load_spec, parse_spec
-
 from benchdata import FIXTURES, VALID
+
+from run_eval.tasks.errors import SpecError
+from run_eval.tasks.spec import load_spec, parse_spec
 
 MINIMAL = {
     "field_spec": {"input": "q", "target": "a"},

@@ -1,5 +1,5 @@
 """Start-up: `run-eval --help` and `run-eval verify` import only what they need, and the
-command list kept in runner/cli.py (for a help that imports no command) agrees with the
+command list kept in runner/cli/main.py (for a help that imports no command) agrees with the
 commands themselves."""
 
 from __future__ import annotations
@@ -13,10 +13,9 @@ from pathlib import Path
 
 import click
 import pytest
-
-from runner.cli import COMMANDS
-
 from conftest import REPO, assert_clean_error, run_cli
+
+from run_eval.runner.cli.main import COMMANDS
 
 CORPUS = Path(__file__).parent / "fixtures" / "tokens"
 NEVER_AT_START = ("huggingface_hub", "inspect_ai", "datasets", "torch", "transformers", "rich", "asyncio")
@@ -32,8 +31,8 @@ def modules_after(*args: str, eager: bool = False) -> tuple[subprocess.Completed
     import every command, as if they were all registered up front."""
     code = (
         "import sys\n"
-        "from runner.cli import main\n"
-        + ("import click\nfrom runner.cli import COMMANDS, cli\n"
+        "from run_eval.runner.cli.main import main\n"
+        + ("import click\nfrom run_eval.runner.cli.main import COMMANDS, cli\n"
            "for name in COMMANDS:\n    cli.get_command(click.Context(cli), name)\n" if eager else "") +
         "try:\n    main(sys.argv[1:])\n"
         "except SystemExit:\n    pass\n"
@@ -59,7 +58,8 @@ def test_help_imports_no_command_and_lists_them_all():
     proc, loaded = modules_after("--help")
     assert proc.returncode == 0 or proc.stdout.startswith("Usage:"), proc.stderr
     assert not {m.split(".")[0] for m in loaded} & set(NEVER_AT_START)
-    assert not any(m.endswith("_cmd") for m in loaded), sorted(m for m in loaded if m.endswith("_cmd"))
+    commands = sorted(m for m in loaded if m.startswith("run_eval.runner.cli.") and m != "run_eval.runner.cli.main")
+    assert commands == []
     # the same help as the group gives when it holds every command for real
     eager, _ = modules_after("--help", eager=True)
     assert proc.stdout == eager.stdout

@@ -21,6 +21,7 @@ import anyio
 from inspect_ai.model import ChatMessage, GenerateConfig, Model, ModelAPI, ModelOutput, modelapi
 from inspect_ai.tool import ToolChoice, ToolInfo
 
+
 class Flaky(ModelAPI):
     def __init__(self, model_name: str, base_url: str | None = None, api_key: str | None = None,
                  config: GenerateConfig = GenerateConfig(), **model_args: Any) -> None:
@@ -59,6 +60,6 @@ if __name__ == "__main__":
     if os.environ.get("RUN_EVAL_TEST_DELAY") or os.environ.get("RUN_EVAL_TEST_CALLS"):
         calls = os.environ.get("RUN_EVAL_TEST_CALLS")
         slow_down(float(os.environ.get("RUN_EVAL_TEST_DELAY") or 0), Path(calls) if calls else None)
-    from runner.cli import main
+    from run_eval.runner.cli.main import main
 
     main(sys.argv[1:])

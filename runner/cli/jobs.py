@@ -6,11 +6,10 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.table import Table
 
-from runner.errors import fail
-from tasks.hub import hub_error
+from run_eval.runner.cli.output import print_rows
+from run_eval.runner.errors import fail
+from run_eval.tasks.hub import hub_error
 
 
 def _api_call(fn, what: str):
@@ -38,7 +37,7 @@ def status(job_id: str, namespace: str | None) -> None:
     """Show a job's stage, flavor and command."""
     from huggingface_hub import HfApi
 
-    from jobs.hfjobs import stage
+    from run_eval.jobs.hfjobs import stage
 
     info = _api_call(lambda: HfApi().inspect_job(job_id=job_id, namespace=namespace), f"job {job_id}")
     click.echo(f"{info.id}  {stage(info)}  flavor={info.flavor}  {getattr(info, 'url', '')}")
@@ -71,8 +70,9 @@ def wait_command(job_id: str, namespace: str | None, results_repo: str | None, o
     """Wait for a job to end; with --results-repo, fetch its signed result into .eval_results/."""
     from huggingface_hub import HfApi
 
-    from jobs.hfjobs import stage, wait
-    from runner.remote import RESULTS_REPO_NAME, RemoteError, fetch_results
+    from run_eval.jobs.hfjobs import stage, wait
+    from run_eval.runner.remote.results import fetch_results
+    from run_eval.runner.remote.submit import RESULTS_REPO_NAME, RemoteError
 
     api = HfApi()
     info = _api_call(lambda: wait(api, job_id, namespace), f"job {job_id}")
@@ -106,14 +106,9 @@ def list_command(namespace: str | None) -> None:
     """List the jobs run-eval submitted (by their label)."""
     from huggingface_hub import HfApi
 
-    from jobs.hfjobs import list_tool_jobs, stage
+    from run_eval.jobs.hfjobs import list_tool_jobs, stage
 
-    rows = _api_call(lambda: list(list_tool_jobs(HfApi(), namespace)), "HF Jobs")
-    table = Table()
-    table.add_column("job", no_wrap=True)
-    for col in ("stage", "flavor", "benchmark", "created"):
-        table.add_column(col)
-    for j in rows:
-        created = j.created_at.strftime("%Y-%m-%d %H:%M") if j.created_at else ""
-        table.add_row(j.id, stage(j), str(j.flavor), (j.labels or {}).get("benchmark", ""), created)
-    Console().print(table)
+    jobs = _api_call(lambda: list(list_tool_jobs(HfApi(), namespace)), "HF Jobs")
+    rows = [(j.id, stage(j), str(j.flavor), (j.labels or {}).get("benchmark", ""),
+             j.created_at.strftime("%Y-%m-%d %H:%M") if j.created_at else "") for j in jobs]
+    print_rows(("job", "stage", "flavor", "benchmark", "created"), rows)

@@ -6,7 +6,7 @@ bad input) or 1 (the run failed); tracebacks are shown only with RUN_EVAL_DEBUG=
 
 Start-up is kept short: this module imports only click, and each command's module is
 imported when that command runs (``COMMANDS`` below); ``run-eval --help`` lists them from
-the one-line help kept here, which tests/test_cli_lazy.py checks against the commands.
+the one-line help kept here, which tests/test_startup.py checks against the commands.
 """
 
 from __future__ import annotations
@@ -18,28 +18,28 @@ from typing import Any
 
 import click
 
-from runner.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE
+from run_eval.runner.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE
 
 # name -> ("module:attribute", the first line of the command's docstring)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "run": ("runner.run_cmd:run_command",
+    "run": ("run_eval.runner.cli.run:run_command",
             "Evaluate MODEL on BENCHMARK and write OUTPUT_DIR/.eval_results/<benchmark>.yaml."),
-    "tiny-model": ("runner.tiny_model_cmd:tiny_model_command",
+    "tiny-model": ("run_eval.runner.cli.tiny_model:tiny_model_command",
                    "Train the tiny offline demo model (random init, local tokenizer, CPU) into OUT_DIR."),
-    "keys": ("runner.keys_cmd:keys_group",
+    "keys": ("run_eval.runner.cli.keys:keys_group",
              "Your signing key (Ed25519, under RUN_EVAL_HOME) and the keys you trust."),
-    "verify": ("runner.verify_cmd:verify_command",
+    "verify": ("run_eval.runner.cli.verify:verify_command",
                "Verify the verifyTokens of result files (or folders holding .eval_results/*.yaml)."),
-    "push": ("runner.hub_cmd:push_command",
+    "push": ("run_eval.runner.cli.push:push_command",
              "Send signed result files to MODEL_REPO's .eval_results/ as one pull request."),
-    "results": ("runner.hub_cmd:results_command",
+    "results": ("run_eval.runner.cli.results:results_command",
                 "List MODEL_REPO's published entries (main and open PRs) with their verification status."),
-    "jobs": ("runner.jobs_cmd:jobs_group", "Follow and manage run-eval's Hugging Face Jobs."),
-    "sweep": ("runner.sweep_cmd:sweep_command",
+    "jobs": ("run_eval.runner.cli.jobs:jobs_group", "Follow and manage run-eval's Hugging Face Jobs."),
+    "sweep": ("run_eval.runner.cli.sweep:sweep_command",
               "Run every MODEL on every BENCHMARK, at most --max-parallel at a time."),
-    "reproduce": ("runner.reproduce_cmd:reproduce_command",
+    "reproduce": ("run_eval.runner.cli.reproduce:reproduce_command",
                   "Re-run TARGET's score from its verifyToken and say, with statistics, whether it holds."),
-    "diff": ("runner.reproduce_cmd:diff_command",
+    "diff": ("run_eval.runner.cli.diff:diff_command",
              "Explain why two scores differ: every methodology field of their tokens, side by side."),
 }
 
@@ -150,8 +150,8 @@ def main(argv: list[str] | None = None) -> Any:
 
 
 def _interrupted() -> None:
-    """One line and 130 (Ctrl-C), or 143 when a run was stopped by SIGTERM (runner/interrupt.py)."""
-    stopped = sys.modules.get("runner.interrupt")  # loaded only by a command that handles SIGTERM
+    """One line and 130 (Ctrl-C), or 143 when a run was stopped by SIGTERM (runner/run/interrupt.py)."""
+    stopped = sys.modules.get("run_eval.runner.run.interrupt")  # loaded only by a command that handles SIGTERM
     what = stopped.describe() if stopped else "interrupted"
     click.echo(f"run-eval: {what}; no result file was written", err=True)
     sys.exit(stopped.exit_code() if stopped else EXIT_INTERRUPTED)

@@ -1,26 +1,25 @@
-"""MODEL: an Inspect model string, the model's identity and revision, and decoding defaults.
+"""MODEL: an Inspect model string, the model's identity, and its pinned revision.
 
-Defaults favour reproducibility: a fixed seed, and greedy decoding for local models
-(Inspect's ``hf/`` provider samples, with a random seed, unless told otherwise).
+A local folder is pinned by its content digest; a Hub model (``hf/org/name[@rev]``) by the
+commit its revision resolves to, and Inspect is made to load exactly that commit.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from tasks.pins import tree_digest
+from run_eval.tasks.hub import is_repo_id
+from run_eval.tasks.pins import tree_digest
 
-DEFAULT_SEED = 42
 # providers that run weights on this machine: greedy unless the user asks for sampling
 LOCAL_PROVIDERS = {"hf", "hf-batch", "vllm", "sglang", "llama-cpp-python", "transformer_lens"}
 # providers built on transformers.generate (do_sample, a snapshot folder as model_path)
 HF_PROVIDERS = {"hf", "hf-batch"}
-HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
 SECRET_ARG = re.compile(r"(key|token|secret|password|passwd|credential)", re.IGNORECASE)
 
 
@@ -50,10 +49,10 @@ def resolve_model(spec: str, *, model_id: str | None = None) -> ModelRef:
             f"MODEL {spec!r}: expected an Inspect model string PROVIDER/NAME, "
             "e.g. hf/./my-model, hf/org/name, openai/gpt-4o-mini, mockllm/model"
         )
-    if model_id is not None and not HUB_ID.match(model_id):
+    if model_id is not None and not is_repo_id(model_id):
         raise ModelError(f"--model-id {model_id!r}: expected a Hub model id like 'org/name'")
     requested = None
-    if provider in LOCAL_PROVIDERS and "@" in name and HUB_ID.match(name.split("@")[0]):
+    if provider in LOCAL_PROVIDERS and "@" in name and is_repo_id(name.split("@")[0]):
         name, _, requested = name.partition("@")
         if not requested:
             raise ModelError(f"MODEL {spec!r}: expected a revision after '@'")
@@ -73,7 +72,7 @@ def resolve_model(spec: str, *, model_id: str | None = None) -> ModelRef:
     if model_id is None:
         if local_path is not None:
             model_id = f"local/{local_path.name.lstrip('.') or 'model'}"
-        elif provider in LOCAL_PROVIDERS and HUB_ID.match(name):
+        elif provider in LOCAL_PROVIDERS and is_repo_id(name):
             model_id = name
         else:
             model_id = spec
@@ -93,7 +92,7 @@ OTHER_WEIGHTS = ["*.bin", "*.pt", "*.pth", "*.h5", "*.msgpack", "*.ckpt", "*.onn
 
 
 def is_hub_model(ref: ModelRef) -> bool:
-    return ref.local_path is None and ref.provider in LOCAL_PROVIDERS and bool(HUB_ID.match(ref.name))
+    return ref.local_path is None and ref.provider in LOCAL_PROVIDERS and is_repo_id(ref.name)
 
 
 def pin_hub_model(ref: ModelRef, model_args: dict[str, Any]) -> tuple[ModelRef, dict[str, Any]]:
@@ -109,7 +108,7 @@ def pin_hub_model(ref: ModelRef, model_args: dict[str, Any]) -> tuple[ModelRef, 
 
     from huggingface_hub import HfApi, constants, snapshot_download
 
-    from tasks.hub import SHA, hub_error
+    from run_eval.tasks.hub import SHA, hub_error
 
     args = dict(model_args)
     rev = ref.requested_revision or args.pop("revision", None) or "main"
@@ -154,73 +153,3 @@ def parse_model_args(pairs: tuple[str, ...] | list[str]) -> dict[str, Any]:
         except yaml.YAMLError:
             out[key] = raw
     return out
-
-
-BACKENDS = ("auto", "inspect")
-
-
-def backend_model(model: ModelRef, backend: str = "auto") -> str:
-    """The Inspect model string that runs MODEL.
-
-    ``auto`` picks the fastest backend known to give the same answers: ``hf/`` models run on
-    run-eval's ``hf-batch/`` provider (Inspect's hf/ model and generate arguments, a faster
-    batcher; see runner/hf_batch.py). ``inspect`` runs the model string as given.
-    """
-    if backend not in BACKENDS:
-        raise ModelError(f"--backend {backend!r}: expected one of {', '.join(BACKENDS)}")
-    if backend == "auto" and model.provider == "hf":
-        return f"hf-batch/{model.name}"
-    return model.spec
-
-
-@dataclass(frozen=True)
-class Decoding:
-    """What is passed to Inspect: model string, generate config and model args, and a summary."""
-
-    generate_config: dict[str, Any]
-    model_args: dict[str, Any]
-    mode: str  # "greedy", "sampling" or "provider default"
-    notes: list[str] = field(default_factory=list)
-    model: str = ""  # the Inspect model string that runs (see backend_model)
-
-    @property
-    def backend(self) -> str:
-        return self.model.partition("/")[0]
-
-
-def decoding_settings(
-    model: ModelRef,
-    *,
-    seed: int,
-    temperature: float | None,
-    max_tokens: int | None,
-    max_connections: int | None,
-    model_args: dict[str, Any],
-    backend: str = "auto",
-) -> Decoding:
-    run_as = backend_model(model, backend)
-    config: dict[str, Any] = {"seed": seed}
-    if max_tokens is not None:
-        config["max_tokens"] = max_tokens
-    if max_connections is not None:
-        config["max_connections"] = max_connections
-    args = dict(model_args)
-    sampling = temperature is not None and temperature > 0
-    if model.provider in HF_PROVIDERS:
-        if "do_sample" in args:
-            sampling = bool(args["do_sample"])
-        else:
-            args["do_sample"] = sampling
-        if sampling and temperature is not None:
-            config["temperature"] = temperature
-        mode = "sampling" if sampling else "greedy"
-    elif model.provider in LOCAL_PROVIDERS:
-        config["temperature"] = temperature if temperature is not None else 0.0
-        mode = "sampling" if sampling else "greedy"
-    else:
-        if temperature is not None:
-            config["temperature"] = temperature
-            mode = "sampling" if sampling else "greedy"
-        else:
-            mode = "provider default"
-    return Decoding(generate_config=config, model_args=args, mode=mode, model=run_as)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from signing.errors import SigningError
-from signing.keys import generate_key, key_path, load_key
-from signing.trust import ROLES, load_trust, parse_time, read_public_key_file, trust_path
+from run_eval.signing.errors import SigningError
+from run_eval.signing.keys import generate_key, key_path, load_key
+from run_eval.signing.trust import ROLES, load_trust, parse_time, read_public_key_file, trust_path
 
 
 def _fail(ex: Exception) -> None:
@@ -57,7 +57,7 @@ def export(output: Path | None) -> None:
     if output is None:
         click.echo(pem.rstrip())
         return
-    from signing.results import atomic_write_text
+    from run_eval.signing.results import atomic_write_text
 
     try:
         atomic_write_text(output, pem)

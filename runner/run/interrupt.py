@@ -17,7 +17,7 @@ import threading
 from contextlib import contextmanager
 from typing import Iterator
 
-from runner.errors import EXIT_INTERRUPTED, EXIT_TERMINATED
+from run_eval.runner.errors import EXIT_INTERRUPTED, EXIT_TERMINATED
 
 _received: int | None = None  # the signal that stopped the run, once one has
 

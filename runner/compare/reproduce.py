@@ -2,13 +2,12 @@
 
 The token is a lock file: verify it, rebuild the run from its claims (benchmark and model
 at their commits, the eval.yaml's spec fingerprint, generation config, seed, epochs,
-limit), re-run, and compare with statistics (runner/stats.py), per sample when the
+limit), re-run, and compare with statistics (runner/compare/stats.py), per sample when the
 original Inspect log is at hand.
 """
 
 from __future__ import annotations
 
-from runner.errors import LinesError
 import random
 import re
 import tempfile
@@ -16,15 +15,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from runner.model import resolve_model
-from runner.stats import Comparison, paired, unpaired, verdict
-from signing.evidence import per_sample_values, recompute_metric
-from signing.results import RESULTS_DIR, parse_raw
-from signing.token import check_signature
-from signing.trust import TrustStore
-from signing.verify import verify_entry
-from tasks.source import resolve_benchmark
-from tasks.spec import load_spec
+from run_eval.runner.compare.stats import Comparison, paired, unpaired, verdict
+from run_eval.runner.errors import LinesError
+from run_eval.runner.models.reference import resolve_model
+from run_eval.runner.run.options import RunOptions
+from run_eval.signing.evidence import per_sample_values, recompute_metric
+from run_eval.signing.results import RESULTS_DIR, parse_raw
+from run_eval.signing.token import check_signature
+from run_eval.signing.trust import TrustStore
+from run_eval.signing.verify import verify_entry
+from run_eval.tasks.hub import is_repo_id
+from run_eval.tasks.source import resolve_benchmark
+from run_eval.tasks.spec import load_spec
 
 
 class ReproduceError(LinesError):
@@ -70,11 +72,11 @@ def load_targets(target: str, *, task: str | None, benchmark: str | None) -> lis
         entries = []
         for f in files:
             entries += [Target(str(f), raw) for raw in parse_raw(f.read_bytes(), str(f))]
-    elif re.match(r"^[\w.-]+/[\w.-]+$", target):
+    elif is_repo_id(target):
         from huggingface_hub import HfApi
 
-        from runner.push import remote_entries
-        from tasks.hub import hub_error
+        from run_eval.runner.publish.published import remote_entries
+        from run_eval.tasks.hub import hub_error
 
         api = HfApi()
         try:
@@ -171,7 +173,7 @@ def original_log(t: Target, log_arg: str | None) -> Any | None:
             src = hf_hub_download(m.group(2), m.group(4), repo_type=repo_type, revision=m.group(3))
         if not Path(src).is_file():
             return None
-        from signing.evidence import log_sha256
+        from run_eval.signing.evidence import log_sha256
 
         if log_sha256(src) != (t.claims.get("evidence") or {}).get("log_sha256"):
             raise ReproduceError(f"{src}: this log is not the one the token's evidence names (sha256 differs)")
@@ -232,27 +234,36 @@ def recorded_backend(c: dict[str, Any]) -> str:
     return "inspect" if backend in (None, spec.partition("/")[0]) else "auto"
 
 
+def recorded_options(c: dict[str, Any], task_id: str, sample_ids: list | None) -> RunOptions:
+    """The run options a token's claims record: the same seed, generation settings, epochs,
+    limit, model args and backend. A pinned Hub snapshot's path is not a model arg to pass
+    again (the model is named at its commit instead)."""
+    run = c["run"]
+    gen = dict(run.get("generate_config") or {})
+    args = {k: v for k, v in (run.get("model_args") or {}).items()
+            if not (k == "model_path" and str(v).startswith("hf-snapshot:"))}
+    return RunOptions(
+        task_ids=(task_id,), limit=run.get("limit"), epochs=run.get("epochs"), seed=int(run.get("seed", 42)),
+        max_tokens=gen.get("max_tokens"), temperature=gen.get("temperature"),
+        max_connections=gen.get("max_connections"), model_args=tuple(f"{k}={v}" for k, v in args.items()),
+        backend=recorded_backend(c), sample_ids=tuple(str(i) for i in sample_ids or ()),
+    )
+
+
 def local_runner(forwarded_display: str | None = "none") -> Callable[..., Any]:
     """Re-run one task in-process through the same code path as `run-eval run`."""
     from inspect_ai.log import read_eval_log
 
-    from runner.model import parse_model_args
-    from runner.run import RunRequest, execute
+    from run_eval.runner.run.execute import execute
+    from run_eval.runner.run.request import RunRequest
 
     def run(model_arg: str, bench_arg: str, task_id: str, c: dict[str, Any], sample_ids: list | None,
             workdir: Path) -> Any:
-        gen = dict(c["run"].get("generate_config") or {})
-        args = {k: v for k, v in (c["run"].get("model_args") or {}).items()
-                if not (k == "model_path" and str(v).startswith("hf-snapshot:"))}
-        req = RunRequest(
-            model=model_arg, benchmark=bench_arg, task_ids=(task_id,),
-            limit=c["run"].get("limit"), epochs=c["run"].get("epochs"), seed=int(c["run"].get("seed", 42)),
-            max_tokens=gen.get("max_tokens"), temperature=gen.get("temperature"),
-            max_connections=gen.get("max_connections"),
-            model_args=parse_model_args([f"{k}={v}" for k, v in args.items()]) if args else {},
+        req = RunRequest.from_options(
+            model_arg, bench_arg, recorded_options(c, task_id, sample_ids),
             log_dir=workdir / "logs", output_dir=workdir, model_id=c["model"]["id"],
             dataset_id=c["dataset"]["id"] if c["dataset"].get("pin") != "hub" else None,
-            display=forwarded_display, sample_ids=sample_ids, backend=recorded_backend(c),
+            display=forwarded_display,
         )
         outcome = execute(req)
         return read_eval_log(outcome.results[0].log)
@@ -260,29 +271,16 @@ def local_runner(forwarded_display: str | None = "none") -> Callable[..., Any]:
     return run
 
 
-def jobs_runner(*, flavor: str, timeout: str | None, namespace: str | None, package: str | None,
-                image: str | None, results_repo: str | None, echo: Callable[[str], None]) -> Callable[..., Any]:
+def jobs_runner(job: Any, echo: Callable[[str], None]) -> Callable[..., Any]:
     """Re-run one task as an HF Job (the same `run-eval run` inside), then read its uploaded log."""
-    from runner.remote import RemoteError, submit_run
+    from run_eval.runner.remote.submit import RemoteError, submit_run
 
     def run(model_arg: str, bench_arg: str, task_id: str, c: dict[str, Any], sample_ids: list | None,
             workdir: Path) -> Any:
-        gen = dict(c["run"].get("generate_config") or {})
-        forwarded = ["--task", task_id, "--seed", str(c["run"].get("seed", 42))]
-        for flag, value in (("--limit", c["run"].get("limit")), ("--epochs", c["run"].get("epochs")),
-                            ("--max-tokens", gen.get("max_tokens")), ("--temperature", gen.get("temperature")),
-                            ("--max-connections", gen.get("max_connections"))):
-            if value is not None:
-                forwarded += [flag, str(value)]
-        for k, v in (c["run"].get("model_args") or {}).items():
-            if not (k == "model_path" and str(v).startswith("hf-snapshot:")):
-                forwarded += ["-M", f"{k}={v}"]
-        forwarded += [a for i in sample_ids or [] for a in ("--sample-id", str(i))]
-        forwarded += ["--backend", recorded_backend(c)]
         try:
-            _, files = submit_run(model=model_arg, benchmark=bench_arg, task_ids=(task_id,), forwarded=forwarded,
-                                  flavor=flavor, timeout=timeout, namespace=namespace, package=package, image=image,
-                                  results_repo=results_repo, push_pr=False, detach=False, output_dir=workdir, echo=echo)
+            _, files = submit_run(model=model_arg, benchmark=bench_arg,
+                                  options=recorded_options(c, task_id, sample_ids), job=job, push_pr=False,
+                                  detach=False, output_dir=workdir, echo=echo)
         except RemoteError as ex:
             raise ReproduceError(ex.lines) from None
         entries = [e for f in files for e in parse_raw(f.read_bytes(), str(f))

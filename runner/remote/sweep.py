@@ -26,10 +26,12 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
-from signing.results import read_raw, result_path
-from signing.token import TokenInvalid, check_signature
-from signing.trust import TrustStore
-from signing.verify import verify_entry
+from run_eval.runner.remote.submit import JobOptions
+from run_eval.runner.run.options import RunOptions
+from run_eval.signing.results import read_raw, result_path
+from run_eval.signing.token import TokenInvalid, check_signature
+from run_eval.signing.trust import TrustStore
+from run_eval.signing.verify import verify_entry
 
 
 @dataclass
@@ -54,39 +56,38 @@ class Cell:
 
 @dataclass
 class SweepOptions:
-    run_args: list[str]  # options forwarded to every `run-eval run`
+    options: RunOptions  # how every cell evaluates (forwarded to each `run-eval run`)
     output_dir: Path
+    job: JobOptions | None = None  # --on hf-jobs: where each cell's job runs
     max_parallel: int = 1
     retries: int = 1
-    seed: int = 42
-    limit: int | None = None
-    epochs: int | None = None
-    max_tokens: int | None = None
-    temperature: float | None = None
-    task_ids: tuple[str, ...] = ()
+
+    @property
+    def run_args(self) -> list[str]:
+        return self.options.argv() + (self.job.argv() if self.job is not None else [])
 
 
 def expected_lock(cell: Cell, opts: SweepOptions) -> dict[str, Any] | None:
     """What a result for this cell must claim to count as done; None when it cannot be known here."""
-    from runner.model import resolve_model
-    from tasks.source import resolve_benchmark
-    from tasks.spec import load_spec
+    from run_eval.runner.models.reference import resolve_model
+    from run_eval.tasks.source import resolve_benchmark
+    from run_eval.tasks.spec import load_spec
 
     try:
         ref = resolve_model(cell.model)
         if ref.revision is None:
-            from runner.model import is_hub_model
+            from run_eval.runner.models.reference import is_hub_model
 
             if not is_hub_model(ref):
                 return None  # an API model has no commit: always run it
-            from tasks.hub import resolve_commit
+            from run_eval.tasks.hub import resolve_commit
 
             ref_rev = resolve_commit(ref.name, ref.requested_revision, "model")
         else:
             ref_rev = ref.revision
         bench = resolve_benchmark(cell.benchmark)
         spec = load_spec(bench.eval_yaml)
-        tasks = spec.select(list(opts.task_ids))
+        tasks = spec.select(list(opts.options.task_ids))
     except Exception:
         return None
     return {
@@ -106,6 +107,7 @@ def cell_done(cell: Cell, opts: SweepOptions) -> bool:
         entries = read_raw(path)
     except Exception:
         return False
+    o = opts.options
     found: dict[str, float] = {}
     for raw in entries:
         if verify_entry(raw, trust=TrustStore()).status in ("invalid", "unsigned"):
@@ -122,11 +124,11 @@ def cell_done(cell: Cell, opts: SweepOptions) -> bool:
             and (c["dataset"].get("id"), c["dataset"].get("revision")) == lock["dataset"]
             and (c.get("model") or {}).get("revision") == lock["model_revision"]
             and (c.get("spec") or {}).get("sha256") == lock["specs"][task]
-            and run.get("seed") == opts.seed
-            and run.get("limit") == opts.limit
-            and (opts.epochs is None or run.get("epochs") == opts.epochs)
-            and gen.get("max_tokens") == opts.max_tokens
-            and gen.get("temperature") == opts.temperature
+            and run.get("seed") == o.seed
+            and run.get("limit") == o.limit
+            and (o.epochs is None or run.get("epochs") == o.epochs)
+            and gen.get("max_tokens") == o.max_tokens
+            and gen.get("temperature") == o.temperature
         ):
             found[task] = raw.get("value")
     if set(found) == set(lock["specs"]):
@@ -137,7 +139,7 @@ def cell_done(cell: Cell, opts: SweepOptions) -> bool:
 
 def run_cell(cell: Cell, opts: SweepOptions) -> None:
     exe = shutil.which("run-eval")
-    cmd = [exe] if exe else [sys.executable, "-m", "runner"]
+    cmd = [exe] if exe else [sys.executable, "-m", "run_eval"]
     folder = opts.output_dir / cell.folder_name
     cmd += ["run", cell.model, cell.benchmark, "--output-dir", str(folder), "--log-dir", str(folder / "logs"),
             *opts.run_args]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from runner.errors import EXIT_USAGE, fail
+from run_eval.runner.errors import EXIT_USAGE, fail
 
 
 @click.command("tiny-model")
@@ -22,7 +22,7 @@ def tiny_model_command(out_dir: Path, steps: int, seed: int, benchmark_dir: Path
     evaluate it with: run-eval hf/./OUT_DIR examples/arithmetic
     """
     try:
-        from runner.tiny_model import build
+        from run_eval.runner.models.tiny import build
     except ImportError as ex:
         fail(f"the tiny model needs the 'local' extra ({ex.name} is missing): pip install -e '.[local]'",
              EXIT_USAGE)

@@ -15,6 +15,6 @@ from inspect_ai.model import modelapi
 
 @modelapi(name="hf-batch")
 def hf_batch() -> type:
-    from runner.hf_batch import BatchedHF
+    from run_eval.runner.models.hf_batch import BatchedHF
 
     return BatchedHF

@@ -69,7 +69,7 @@ def compare(a: dict[str, Any], b: dict[str, Any]) -> tuple[list[Row], list[str],
 
 def sample_agreement(log_a: Any, log_b: Any) -> tuple[int, int, list[str]]:
     """(samples scored in both, of which the same score, ids that differ)."""
-    from signing.evidence import per_sample_values
+    from run_eval.signing.evidence import per_sample_values
 
     va, vb = per_sample_values(log_a), per_sample_values(log_b)
     both = sorted(set(va) & set(vb), key=str)

@@ -1,4 +1,4 @@
-"""`run-eval push` and `run-eval results`: signed results in a model repo, via huggingface_hub.
+"""`run-eval push`: signed results into a model repo, via huggingface_hub.
 
 Push checks everything locally first and contacts the Hub for writing only when every
 entry may go: valid token, bound to MODEL_REPO, not a subset (unless allowed), signed
@@ -8,19 +8,17 @@ entry may go: valid token, bound to MODEL_REPO, not a subset (unless allowed), s
 
 from __future__ import annotations
 
-from runner.errors import LinesError
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from signing.results import RESULTS_DIR, ResultFileError, dump_raw, merge_raw, parse_raw
-from signing.token import check_signature
-from signing.trust import TrustStore
-from signing.verify import Verdict, verify_entry
-from tasks.hub import hub_error
-
-REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
+from run_eval.runner.errors import LinesError
+from run_eval.runner.publish.published import remote_entries
+from run_eval.signing.results import RESULTS_DIR, ResultFileError, dump_raw, merge_raw, parse_raw
+from run_eval.signing.token import check_signature
+from run_eval.signing.trust import TrustStore
+from run_eval.signing.verify import Verdict, verify_entry
+from run_eval.tasks.hub import hub_error, is_repo_id
 
 
 class PushError(LinesError):
@@ -47,7 +45,7 @@ class PushPlan:
 def check_files(repo_id: str, paths: list[Path], *, trust: TrustStore, allow_subset: bool,
                 allow_unsigned: bool) -> PushPlan:
     """Read and check every entry; raise PushError naming every refused entry."""
-    if not REPO_ID.match(repo_id):
+    if not is_repo_id(repo_id):
         raise PushError(f"MODEL_REPO {repo_id!r}: expected a Hub model id like 'org/name'")
     if not paths:
         paths = sorted(Path(RESULTS_DIR).glob("*.yaml"))
@@ -93,7 +91,7 @@ def upload_logs(plan: PushPlan, log_repo: str, api: Any) -> str:
     """Put each entry's Inspect log into the dataset repo `log_repo`; point source.url at it."""
     from huggingface_hub import CommitOperationAdd, constants
 
-    if not REPO_ID.match(log_repo):
+    if not is_repo_id(log_repo):
         raise PushError(f"--log-repo {log_repo!r}: expected a Hub dataset id like 'org/name'")
     ops, targets = [], []
     for f in plan.files:
@@ -122,17 +120,6 @@ def upload_logs(plan: PushPlan, log_repo: str, api: Any) -> str:
         raw["source"] = {**(raw.get("source") or {}),
                          "url": f"{constants.ENDPOINT}/datasets/{log_repo}/resolve/{sha}/{dest}"}
     return sha
-
-
-def remote_entries(api: Any, repo_id: str, path_in_repo: str, revision: str = "main") -> list[dict[str, Any]]:
-    from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import RemoteEntryNotFoundError
-
-    try:
-        local = hf_hub_download(repo_id, path_in_repo, revision=revision, token=api.token)
-    except RemoteEntryNotFoundError:
-        return []
-    return parse_raw(Path(local).read_bytes(), f"{repo_id}/{path_in_repo}@{revision}")
 
 
 def push(plan: PushPlan, *, create_pr: bool, log_repo: str | None = None) -> Any:
@@ -169,45 +156,3 @@ def push(plan: PushPlan, *, create_pr: bool, log_repo: str | None = None) -> Any
             raise
         # push only reads the local files: after a failure they are as they were
         raise PushError([msg, "the local result files are unchanged; run the same push again to retry"]) from None
-
-
-@dataclass
-class Published:
-    where: str  # "main" or "PR #n"
-    path: str
-    verdict: Verdict
-
-
-def list_results(repo_id: str, *, trust: TrustStore) -> list[Published]:
-    """Entries in the repo's .eval_results/ on main and in open pull requests, each verified."""
-    from huggingface_hub import HfApi
-
-    if not REPO_ID.match(repo_id):
-        raise PushError(f"MODEL {repo_id!r}: expected a Hub model id like 'org/name'")
-    api = HfApi()
-    out: list[Published] = []
-    try:
-        refs = [("main", "main")]
-        for d in api.get_repo_discussions(repo_id, discussion_type="pull_request", discussion_status="open"):
-            refs.append((f"PR #{d.num}", f"refs/pr/{d.num}"))
-        for label, rev in refs:
-            files = [f for f in api.list_repo_files(repo_id, revision=rev)
-                     if f.startswith(f"{RESULTS_DIR}/") and f.endswith(".yaml")]
-            for path in sorted(files):
-                try:
-                    entries = remote_entries(api, repo_id, path, rev)
-                except ResultFileError as ex:
-                    out.append(Published(label, path, Verdict(file=path, index=0, task_id=None,
-                                                              status="invalid", reason=str(ex))))
-                    continue
-                for i, raw in enumerate(entries):
-                    out.append(Published(label, path, verify_entry(raw, trust=trust, model_id=repo_id,
-                                                                   file=path, index=i)))
-    except PushError:
-        raise
-    except Exception as ex:
-        msg = hub_error(ex, f"MODEL {repo_id!r}", repo_id, repo_type="model")
-        if msg is None:
-            raise
-        raise PushError(msg) from None
-    return out

@@ -1,0 +1,47 @@
+"""`run-eval push MODEL_REPO [FILES...]`: signed result files to a model repo, as one PR."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from run_eval.runner.errors import EXIT_FAILED, fail
+from run_eval.signing.errors import SigningError
+
+
+@click.command("push")
+@click.argument("model_repo")
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--no-pr", is_flag=True, help="Commit to main directly (for the model's owner) instead of opening a PR.")
+@click.option("--allow-subset", is_flag=True, help="Also push results computed on a subset (--limit).")
+@click.option("--allow-unsigned", is_flag=True, help="Also push entries without a verifyToken.")
+@click.option("--log-repo", metavar="ORG/NAME",
+              help="Upload each entry's Inspect log to this dataset repo and point source.url at it.")
+@click.option("--trust", "trust_files", multiple=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Extra trust store (for the statuses shown; any valid signature may be pushed).")
+def push_command(model_repo: str, files: tuple[Path, ...], no_pr: bool, allow_subset: bool,
+                 allow_unsigned: bool, log_repo: str | None, trust_files: tuple[Path, ...]) -> None:
+    """Send signed result files to MODEL_REPO's .eval_results/ as one pull request.
+
+    FILES default to .eval_results/*.yaml in the current folder. Every entry is checked
+    first; nothing is sent unless all may go.
+    """
+    from run_eval.runner.publish.push import PushError, check_files, push
+    from run_eval.signing.trust import load_trust_stores
+
+    try:
+        store = load_trust_stores(trust_files)
+    except SigningError as ex:
+        raise click.UsageError(str(ex)) from None
+    try:
+        plan = check_files(model_repo, list(files), trust=store, allow_subset=allow_subset,
+                           allow_unsigned=allow_unsigned)
+        info = push(plan, create_pr=not no_pr, log_repo=log_repo)
+    except PushError as ex:
+        fail(ex.lines, EXIT_FAILED)
+    n = sum(len(f.entries) for f in plan.files)
+    if getattr(info, "pr_url", None):
+        click.echo(f"opened pull request {info.pr_url} with {n} entries in {len(plan.files)} file(s)")
+    else:
+        click.echo(f"committed {getattr(info, 'oid', '')} to {model_repo} main with {n} entries")

@@ -1,0 +1,89 @@
+"""`run-eval reproduce TARGET`: re-run a signed score and say whether it holds."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from run_eval.runner.cli.options import job_options
+from run_eval.runner.errors import fail
+
+EXIT_NOT_REPRODUCED, EXIT_BAD, EXIT_INCONCLUSIVE = 1, 2, 3
+
+
+@click.command("reproduce")
+@click.argument("target")
+@click.option("--task", metavar="ID", help="Pick this task's entry.")
+@click.option("--benchmark", metavar="ORG/NAME", help="Pick the entries of this benchmark (dataset id).")
+@click.option("--model-path", metavar="DIR", help="Your copy of a model that was a local folder (its digest is checked).")
+@click.option("--benchmark-path", metavar="DIR", help="Your copy of a benchmark that was a local folder (checked).")
+@click.option("--log", "log_arg", metavar="LOG", help="The original Inspect log (default: the entry's source.url).")
+@click.option("--samples", type=click.IntRange(min=1), help="Spot check a seeded random subset of N samples.")
+@click.option("--tolerance", type=click.FloatRange(min=0.0, min_open=True), default=0.05, show_default=True,
+              help="A difference this small is not worth telling apart (the interval must be within ±tolerance).")
+@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Keep the re-run's logs and result here (default: a temporary folder).")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write a report with a plot of both scores and their 95% intervals.")
+@job_options
+def reproduce_command(target: str, task: str | None, benchmark: str | None, model_path: str | None,
+                      benchmark_path: str | None, log_arg: str | None, samples: int | None, tolerance: float,
+                      output_dir: Path | None, as_json: bool, html_file: Path | None, where: str, job: Any) -> None:
+    """Re-run TARGET's score from its verifyToken and say, with statistics, whether it holds.
+
+    TARGET: a result file (or a folder with .eval_results/), or a Hub model repo org/name.
+    Exit: 0 all reproduced, 1 any not reproduced, 2 bad input, 3 inconclusive.
+    """
+    from run_eval.runner.compare.html import reproduce_page
+    from run_eval.runner.compare.reproduce import ReproduceError, jobs_runner, reproduce
+    from run_eval.runner.models.reference import ModelError
+    from run_eval.runner.run.request import RunFailed
+    from run_eval.signing.results import ResultFileError, atomic_write_text
+    from run_eval.tasks.errors import TasksError
+
+    try:
+        outcomes = reproduce(target, task=task, benchmark=benchmark, model_path=model_path,
+                             bench_path=benchmark_path, log_arg=log_arg, samples=samples, tolerance=tolerance,
+                             output_dir=output_dir,
+                             run=None if where == "local" else jobs_runner(
+                                 job, echo=lambda m: click.echo(m, err=True)))
+    except (ReproduceError, TasksError, ModelError) as ex:
+        fail(ex.lines if hasattr(ex, "lines") else [str(ex)], EXIT_BAD)
+    except ResultFileError as ex:
+        fail([str(ex)], EXIT_BAD)
+    except RunFailed as ex:
+        fail(ex.lines, EXIT_NOT_REPRODUCED)
+    if as_json:
+        click.echo(json.dumps({"entries": [o.as_dict() for o in outcomes]}, indent=2))
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        console = Console()
+        for o in outcomes:
+            c = o.comparison
+            for w in o.warnings:
+                console.print(f"warning: {w}", style="yellow", highlight=False)
+            t = Table(title=f"{o.task_id}: {o.verdict}", title_justify="left")
+            for col in ("", "score", "95% CI"):
+                t.add_column(col)
+            if c is not None:
+                t.add_row("original", f"{c.original:.4f}", "")
+                t.add_row("reproduced", f"{c.reproduced:.4f}", "")
+                t.add_row(f"Δ ({c.kind}, n={c.n})", f"{c.delta:+.4f}", f"[{c.ci[0]:+.4f}, {c.ci[1]:+.4f}]")
+                t.add_row("SE / z", f"{c.se:.4f}", "" if c.z is None else f"z = {c.z:+.2f}")
+            console.print(t)
+            console.print(o.why, highlight=False)
+            if c is not None and c.changed_samples:
+                console.print(f"samples whose score changed: {', '.join(c.changed_samples[:20])}"
+                              + (" …" if len(c.changed_samples) > 20 else ""), highlight=False)
+    if html_file:
+        atomic_write_text(html_file, reproduce_page(outcomes))
+    verdicts = {o.verdict for o in outcomes}
+    sys.exit(EXIT_NOT_REPRODUCED if "not-reproduced" in verdicts
+             else EXIT_INCONCLUSIVE if "inconclusive" in verdicts else 0)

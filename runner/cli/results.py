@@ -1,0 +1,43 @@
+"""`run-eval results MODEL_REPO`: what a model repo has published, each entry verified."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from run_eval.runner.cli.output import print_rows, signer_or_reason
+from run_eval.runner.errors import EXIT_FAILED, fail
+from run_eval.signing.errors import SigningError
+
+
+@click.command("results")
+@click.argument("model_repo")
+@click.option("--trust", "trust_files", multiple=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="A trust store file to use besides RUN_EVAL_HOME/trust.yaml (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def results_command(model_repo: str, trust_files: tuple[Path, ...], as_json: bool) -> None:
+    """List MODEL_REPO's published entries (main and open PRs) with their verification status."""
+    from run_eval.runner.publish.published import HubResultsError, list_results
+    from run_eval.signing.trust import load_trust_stores
+
+    try:
+        store = load_trust_stores(trust_files)
+    except SigningError as ex:
+        raise click.UsageError(str(ex)) from None
+    try:
+        rows = list_results(model_repo, trust=store)
+    except HubResultsError as ex:
+        fail(ex.lines, EXIT_FAILED)
+    if as_json:
+        click.echo(json.dumps({"entries": [{"where": r.where, "path": r.path, **r.verdict.as_dict()} for r in rows]},
+                              indent=2))
+        return
+    if not rows:
+        click.echo(f"{model_repo}: no .eval_results entries on main or in open pull requests")
+        return
+    print_rows(("where", "file", "task", "value", "status", "signer / reason"),
+               [(r.where, r.path, str(r.verdict.task_id), str(r.verdict.value), r.verdict.status,
+                 signer_or_reason(r.verdict)) for r in rows],
+               title=f"{model_repo}: published results", status_column=4)

@@ -1,0 +1,72 @@
+"""What a model repo has published: the entries of its `.eval_results/*.yaml` on `main` and
+in its open pull requests, read through huggingface_hub and each verified (`run-eval
+results`; `reproduce` of a Hub TARGET reads them the same way)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from run_eval.runner.errors import LinesError
+from run_eval.signing.results import RESULTS_DIR, ResultFileError, parse_raw
+from run_eval.signing.trust import TrustStore
+from run_eval.signing.verify import Verdict, verify_entry
+from run_eval.tasks.hub import hub_error, is_repo_id
+
+
+class HubResultsError(LinesError):
+    """A model repo's results cannot be read; ``lines`` say why."""
+
+
+def remote_entries(api: Any, repo_id: str, path_in_repo: str, revision: str = "main") -> list[dict[str, Any]]:
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import RemoteEntryNotFoundError
+
+    try:
+        local = hf_hub_download(repo_id, path_in_repo, revision=revision, token=api.token)
+    except RemoteEntryNotFoundError:
+        return []
+    return parse_raw(Path(local).read_bytes(), f"{repo_id}/{path_in_repo}@{revision}")
+
+
+@dataclass
+class Published:
+    where: str  # "main" or "PR #n"
+    path: str
+    verdict: Verdict
+
+
+def list_results(repo_id: str, *, trust: TrustStore) -> list[Published]:
+    """Entries in the repo's .eval_results/ on main and in open pull requests, each verified."""
+    from huggingface_hub import HfApi
+
+    if not is_repo_id(repo_id):
+        raise HubResultsError(f"MODEL {repo_id!r}: expected a Hub model id like 'org/name'")
+    api = HfApi()
+    out: list[Published] = []
+    try:
+        refs = [("main", "main")]
+        for d in api.get_repo_discussions(repo_id, discussion_type="pull_request", discussion_status="open"):
+            refs.append((f"PR #{d.num}", f"refs/pr/{d.num}"))
+        for label, rev in refs:
+            files = [f for f in api.list_repo_files(repo_id, revision=rev)
+                     if f.startswith(f"{RESULTS_DIR}/") and f.endswith(".yaml")]
+            for path in sorted(files):
+                try:
+                    entries = remote_entries(api, repo_id, path, rev)
+                except ResultFileError as ex:
+                    out.append(Published(label, path, Verdict(file=path, index=0, task_id=None,
+                                                              status="invalid", reason=str(ex))))
+                    continue
+                for i, raw in enumerate(entries):
+                    out.append(Published(label, path, verify_entry(raw, trust=trust, model_id=repo_id,
+                                                                   file=path, index=i)))
+    except HubResultsError:
+        raise
+    except Exception as ex:
+        msg = hub_error(ex, f"MODEL {repo_id!r}", repo_id, repo_type="model")
+        if msg is None:
+            raise
+        raise HubResultsError(msg) from None
+    return out

@@ -1,0 +1,137 @@
+"""One local run: benchmark -> Inspect tasks -> inspect_ai.eval() -> pinned result entries.
+
+Nothing is written to ``.eval_results`` unless every selected task finished; the
+Inspect logs (the evidence) are kept either way.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable
+
+from huggingface_hub import EvalResultEntry
+
+from run_eval.runner.models.decoding import decoding_settings
+from run_eval.runner.run import resume
+from run_eval.runner.run.prepare import prepare
+from run_eval.runner.run.record import completed_at, errored_ids, notes_line, run_record, task_result, token_claims
+from run_eval.runner.run.request import RunFailed, RunInterrupted, RunOutcome, RunRequest
+from run_eval.signing.results import result_path, write_entries
+from run_eval.signing.token import sign
+
+# Inspect settings chosen for throughput (BENCHMARKS.md): no realtime sample buffer (a
+# sqlite database for live viewing that costs a few ms per sample); the .eval log, the
+# evidence, is still written with every sample, flushed every LOG_BUFFER samples.
+EVAL_SETTINGS: dict[str, Any] = {"log_realtime": False, "log_buffer": 100, "score_display": False}
+
+
+def execute(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) -> RunOutcome:
+    from inspect_ai import eval as inspect_eval
+
+    p = prepare(req, notify)
+    benchmark, spec, built, model = p.benchmark, p.spec, p.built, p.model
+    decoding = decoding_settings(
+        model,
+        seed=req.seed,
+        temperature=req.temperature,
+        max_tokens=req.max_tokens,
+        max_connections=req.max_connections,
+        model_args=p.model_args,
+        backend=req.backend,
+    )
+    for b in built:
+        b.task.metadata = (b.task.metadata or {}) | {
+            "run_eval": run_record(req, benchmark, spec, b, model, decoding.generate_config,
+                                   decoding.model_args, decoding.mode, decoding.backend)
+        }
+    found = {}
+    if req.resume:
+        found = resume.find_previous(req.log_dir, {b.spec.task_id: b.task.metadata["run_eval"] for b in built},
+                                     req.sample_ids)
+        resume.describe(found, [b.spec.task_id for b in built], req.log_dir, notify)
+    by_task: dict[str, Any] = {t: f.log for t, f in found.items() if f.finished}
+    unfinished = [b for b in built if b.spec.task_id in found and b.spec.task_id not in by_task]
+    fresh = [b for b in built if b.spec.task_id not in found]
+    if unfinished:
+        retried = resume.continue_logs([resume.retryable(found[b.spec.task_id].log, b.task) for b in unfinished],
+                                       log_dir=req.log_dir, display=req.display, settings=EVAL_SETTINGS)
+        by_task.update({b.spec.task_id: log for b, log in zip(unfinished, retried)})
+    if fresh and len(by_task) == len(found):  # (not after an interrupted retry)
+        new = inspect_eval(
+            [b.task for b in fresh],
+            model=decoding.model,
+            model_args=decoding.model_args,
+            limit=req.limit,
+            sample_id=req.sample_ids,
+            log_dir=str(req.log_dir),
+            display=req.display,  # type: ignore[arg-type]
+            fail_on_error=False,
+            **EVAL_SETTINGS,
+            **decoding.generate_config,
+        )
+        by_task.update({b.spec.task_id: log for b, log in zip(fresh, new)})
+    logs = [by_task.get(b.spec.task_id) for b in built]
+    if any(log is None or log.status == "cancelled" for log in logs):
+        from run_eval.runner.run.interrupt import describe
+
+        raise RunInterrupted(
+            [f"{describe()} before every task finished; no result file was written; finish the run with "
+             f"the same command and --resume (Inspect logs so far: {req.log_dir})"]
+        )
+    failures = []
+    for b, log in zip(built, logs):
+        # fail_on_error=False keeps Inspect from printing tracebacks; an errored sample
+        # is then left out of the score, so an error means there is no valid result
+        # unless --allow-errors accepts that many.
+        errored = errored_ids(log)
+        run = len({str(s.id) for s in log.samples or []})
+        if log.status != "success":
+            reason = log.error.message if log.error else log.status
+            failures.append(
+                f"task {b.spec.task_id!r} {log.status}: {one_line(reason)} (Inspect log: {log.location})"
+            )
+        elif errored and len(errored) > errors_allowed(req.allow_errors, run):
+            first = next(s for s in log.samples if s.error is not None)
+            allowed = "" if req.allow_errors is None else \
+                f" (--allow-errors {req.allow_errors:g} allows {errors_allowed(req.allow_errors, run)})"
+            failures.append(
+                f"task {b.spec.task_id!r}: {len(errored)} of {run} samples failed{allowed}, "
+                f"first: {one_line(first.error.message)} (Inspect log: {log.location})"
+            )
+    if failures:
+        raise RunFailed(failures + ["no result file was written"])
+
+    results = [task_result(b, log) for b, log in zip(built, logs)]
+    all_ids = [t.task_id for t in spec.tasks]
+    entries = []
+    for b, r, log in zip(built, results, logs):
+        entry = EvalResultEntry(
+            dataset_id=benchmark.dataset_id,
+            task_id=r.task_id,
+            value=r.value,
+            dataset_revision=benchmark.revision,
+            date=completed_at(log),
+            source_url=r.log,
+            source_name="Inspect log",
+            notes=notes_line(b, r, req, decoding, all_ids, [x.task_id for x in results]),
+        )
+        record = b.task.metadata["run_eval"]
+        entry.verify_token = sign(token_claims(entry, record, r, log), p.key)
+        entries.append(entry)
+    path = result_path(req.output_dir, benchmark.name)
+    write_entries(path, entries)
+    return RunOutcome(benchmark=benchmark, model=model, results=results, result_file=path)
+
+
+def errors_allowed(allow: float | None, run: int) -> int:
+    """How many of `run` samples may fail: --allow-errors N (a count) or X < 1 (a fraction)."""
+    if allow is None:
+        return 0
+    return int(allow * run) if allow < 1 else int(allow)
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """An error message on one line: rich markup dropped, lines joined, shortened."""
+    plain = re.sub(r"\[/?(bold|italic|red|green|yellow|blue|dim|b|i)\]", "", str(text))
+    line = " ".join(part.strip() for part in plain.splitlines() if part.strip()) or "unknown error"
+    return line if len(line) <= limit else line[: limit - 1] + "…"

@@ -1,0 +1,48 @@
+"""Everything about a run that can fail on bad input, done before a model is loaded:
+the benchmark resolved and pinned, its eval.yaml validated, the model pinned, the
+existing result file readable, the tasks built, the signing key at hand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from run_eval.runner.models.reference import ModelRef, pin_hub_model, resolve_model
+from run_eval.runner.run.request import RunFailed, RunRequest
+from run_eval.signing.keys import SigningKey, load_or_create
+from run_eval.signing.results import read_entries, result_path
+from run_eval.tasks.build import BuiltTask, build_tasks
+from run_eval.tasks.source import Benchmark, resolve_benchmark
+from run_eval.tasks.spec import EvalSpec, load_spec
+
+
+@dataclass(frozen=True)
+class Prepared:
+    benchmark: Benchmark
+    spec: EvalSpec
+    built: list[BuiltTask]
+    model: ModelRef
+    key: SigningKey
+    model_args: dict[str, Any]  # with the pinned snapshot / revision of a Hub model
+
+
+def prepare(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) -> Prepared:
+    """Everything that can fail on bad input, done before a model is loaded."""
+    benchmark = resolve_benchmark(req.benchmark, dataset_id=req.dataset_id)
+    spec = load_spec(benchmark.eval_yaml)
+    selected = spec.select(list(req.task_ids))
+    for t in selected:
+        want = req.expect_spec.get(t.task_id)
+        if want is not None and want != t.fingerprint():
+            raise RunFailed([f"task {t.task_id!r}: the eval.yaml's method (spec {t.fingerprint()[:12]}) is not "
+                             f"the one this run was submitted with ({want[:12]})"])
+    model, model_args = pin_hub_model(resolve_model(req.model, model_id=req.model_id), req.model_args)
+    read_entries(result_path(req.output_dir, benchmark.name))  # fail now, not after the run
+    built = build_tasks(benchmark, spec, selected, seed=req.seed, epochs=req.epochs)
+    key, created = load_or_create()
+    if created:
+        notify(
+            f"created signing key {key.public.kid} at {key.path} (mode 0600); "
+            "share its public key with: run-eval keys export"
+        )
+    return Prepared(benchmark, spec, built, model, key, model_args)

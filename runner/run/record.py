@@ -1,0 +1,179 @@
+"""What a run records: the run record kept in each Inspect log, the verifyToken's claims,
+the entry's notes, and each task's result as read from its log."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from huggingface_hub import EvalResultEntry, eval_result_entries_to_yaml
+
+from run_eval.jobs.executor import executor_claims
+from run_eval.runner.models.decoding import Decoding
+from run_eval.runner.models.reference import ModelRef, is_hub_model
+from run_eval.runner.run.request import RunFailed, RunRequest, TaskResult
+from run_eval.signing.evidence import log_sha256, samples_sha256
+from run_eval.signing.token import build_claims
+from run_eval.tasks.build import BuiltTask
+from run_eval.tasks.source import Benchmark
+from run_eval.tasks.spec import EvalSpec
+
+
+def package_version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def run_record(
+    req: RunRequest,
+    benchmark: Benchmark,
+    spec: EvalSpec,
+    b: BuiltTask,
+    model: ModelRef,
+    generate_config: dict[str, Any],
+    model_args: dict[str, Any],
+    decoding: str,
+    backend: str,
+) -> dict[str, Any]:
+    """What was evaluated and how: kept in the Inspect log as the run's evidence."""
+    m = b.spec.model
+    return {
+        "version": 1,
+        "model": {"spec": model.spec, "id": model.model_id, "revision": model.revision},
+        "dataset": {
+            "id": benchmark.dataset_id,
+            "revision": benchmark.revision,
+            "pin": benchmark.pin_kind,
+            "task_id": b.spec.task_id,
+            "config": m.config,
+            "split": m.split,
+        },
+        "spec": {
+            "sha256": b.spec.fingerprint(),
+            "eval_yaml_sha256": spec.sha256,
+            "task": b.spec.as_dict(),
+        },
+        "seed": req.seed,
+        "shuffle_choices_seed": b.shuffle_seed,
+        "epochs": req.epochs if req.epochs is not None else m.epochs,
+        "epoch_reducer": m.epoch_reducer or "mean",
+        "limit": req.limit,
+        "decoding": decoding,
+        "backend": backend,
+        "generate_config": generate_config,
+        "model_args": portable_model_args(model, model_args),
+        "packages": {
+            "run-eval": package_version("run-eval"),
+            "inspect_ai": package_version("inspect_ai"),
+            "python": sys.version.split()[0],
+        },
+    }
+
+
+def token_claims(entry: EvalResultEntry, record: dict[str, Any], r: TaskResult, log: Any) -> dict[str, Any]:
+    """The verifyToken's claims: a lock file for this score (see signing/token.py)."""
+    (as_written,) = eval_result_entries_to_yaml([entry])
+    ds = record["dataset"]
+    return build_claims(
+        as_written,
+        model={"id": record["model"]["id"], "revision": record["model"]["revision"],
+               "spec": record["model"]["spec"]},
+        dataset={"id": ds["id"], "revision": ds["revision"], "pin": ds["pin"],
+                 "task_id": ds["task_id"], "config": ds["config"], "split": ds["split"]},
+        spec={"sha256": record["spec"]["sha256"], "eval_yaml_sha256": record["spec"]["eval_yaml_sha256"],
+              "task": record["spec"]["task"]},
+        metric={"name": r.metric, "value": r.value, "stderr": r.stderr, "samples": r.samples,
+                "total_samples": r.total_samples,
+                "subset": subset_claim(record, r)},
+        run={k: record[k] for k in ("seed", "shuffle_choices_seed", "epochs", "epoch_reducer", "limit",
+                                    "decoding", "backend", "generate_config", "model_args",
+                                    "packages")},
+        evidence={"log_sha256": log_sha256(log.location), "samples_sha256": samples_sha256(log)},
+        executor=executor_claims(),
+    )
+
+
+def subset_claim(record: dict[str, Any], r: TaskResult) -> dict[str, Any] | None:
+    """metric.subset: why the score covers fewer than all samples (--limit, failed samples)."""
+    if r.samples >= r.total_samples and not r.errored:
+        return None
+    return {"limit": record["limit"], **({"errored": r.errored} if r.errored else {})}
+
+
+def errored_ids(log: Any) -> set[str]:
+    """Ids of the samples that failed (in any epoch)."""
+    return {str(s.id) for s in log.samples or [] if s.error is not None}
+
+
+def portable_model_args(model: ModelRef, model_args: dict[str, Any]) -> dict[str, Any]:
+    """Model args as recorded: a pinned Hub snapshot's cache path is named by repo and commit."""
+    if is_hub_model(model) and "model_path" in model_args:
+        return {**model_args, "model_path": f"hf-snapshot:{model.name}@{model.revision}"}
+    return dict(model_args)
+
+
+def task_result(b: BuiltTask, log: Any) -> TaskResult:
+    scores = log.results.scores if log.results else []
+    if not scores:
+        raise RunFailed([f"task {b.spec.task_id!r}: Inspect reported no scores (log: {log.location})"])
+    first = scores[0]
+    names = [n for n in first.metrics if n not in ("stderr", "std", "var")]
+    metric = names[0] if names else next(iter(first.metrics))
+    stderr = first.metrics.get("stderr")
+    errored = errored_ids(log)
+    return TaskResult(
+        task_id=b.spec.task_id,
+        metric=metric,
+        value=float(first.metrics[metric].value),
+        stderr=float(stderr.value) if stderr is not None else None,
+        samples=int(log.results.completed_samples) // max(1, b.task.epochs or 1),  # Inspect counts epochs
+        total_samples=b.samples,
+        log=str(log.location),
+        errored=len(errored),
+        run_samples=len({str(s.id) for s in log.samples or []}),
+    )
+
+
+def completed_at(log: Any) -> str:
+    raw = getattr(log.stats, "completed_at", None) or log.eval.created
+    try:
+        when = dt.datetime.fromisoformat(str(raw))
+    except ValueError:
+        when = dt.datetime.now(dt.timezone.utc)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return when.astimezone(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def notes_line(
+    b: BuiltTask,
+    r: TaskResult,
+    req: RunRequest,
+    decoding: Decoding,
+    all_ids: list[str],
+    run_ids: list[str],
+) -> str:
+    m = b.spec.model
+    epochs = req.epochs if req.epochs is not None else m.epochs
+    parts = [
+        f"inspect-ai {package_version('inspect_ai')} via run-eval {package_version('run-eval')}",
+        "solvers: " + ", ".join(s.name for s in m.solvers),
+        f"scorer: {m.scorers[0].name} ({r.metric})",
+        f"epochs: {epochs} ({m.epoch_reducer or 'mean'})",
+        f"seed: {req.seed}",
+        f"decoding: {decoding.mode}",
+        f"backend: {decoding.backend}",
+    ]
+    if b.shuffle_seed is not None:
+        parts.append(f"choices shuffled with seed {b.shuffle_seed}")
+    if req.limit is not None and req.limit < b.samples:
+        parts.append(f"limit: {min(req.limit, b.samples)} of {b.samples} samples")
+    if r.errored:
+        parts.append(f"{r.errored} of {r.run_samples} samples failed (left out of the score)")
+    if set(run_ids) != set(all_ids):
+        parts.append(f"tasks run: {', '.join(run_ids)} of {', '.join(all_ids)}")
+    return "; ".join(parts)
