@@ -3,7 +3,7 @@
     python bench/make_signed_results.py OUT_DIR [-n 1000] [--keys 1] [--trust-role executor]
 
 Writes OUT_DIR/.eval_results/bench-00000.yaml ... (one signed entry each), built the way
-`run-eval run` builds them (runner/run.py): an ``EvalResultEntry`` written with
+`run-eval run` builds them (runner/run/record.py): an ``EvalResultEntry`` written with
 ``eval_result_entries_to_yaml``, claims from ``signing.token.build_claims`` with a full
 set of model/dataset/spec/metric/run/evidence/executor claims, signed with
 ``signing.token.sign`` and dumped with ``signing.results.dump_raw``. The signing keys are

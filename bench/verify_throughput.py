@@ -116,7 +116,7 @@ def main() -> None:
     folder_cmd = [*pin, *exe, "verify", "--trust", str(trust), str(work)]
     file_cmd = [*pin, *exe, "verify", "--trust", str(trust), str(files[0])]
     help_cmd = [*pin, *exe, "--help"]
-    cwd = home  # a neutral folder: `python -m runner` must not pick up a checkout from the cwd
+    cwd = home  # a neutral folder: `python -m run_eval` must not pick up a checkout from the cwd
     time_command(folder_cmd, 1, env, cwd)  # warm the page cache
     folder, folder_cpu = time_command(folder_cmd, args.runs, env, cwd)
     single, single_cpu = time_command(file_cmd, args.runs, env, cwd)

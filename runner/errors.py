@@ -9,7 +9,7 @@ import click
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
-EXIT_TERMINATED = 143  # SIGTERM during a run (128 + SIGTERM): runner/interrupt.py
+EXIT_TERMINATED = 143  # SIGTERM during a run (128 + SIGTERM): runner/run/interrupt.py
 
 
 class LinesError(Exception):

@@ -147,7 +147,7 @@ def loads(data: bytes | str, *, max_bytes: int = MAX_BYTES, max_depth: int = MAX
     except YamlInputError:
         raise
     except yaml.MarkedYAMLError as ex:
-        raise _from_yaml_error(ex) from None
+        raise _from_yaml_error(ex, max_depth) from None
     except yaml.YAMLError as ex:  # ReaderError (a control character, a NUL...) and kin
         raise _from_reader_error(ex, text) from None
     except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError,
@@ -185,7 +185,15 @@ def _short_tag(tag: str | None) -> str:
     return "!!" + tag[len(_Y):] if tag.startswith(_Y) else tag
 
 
-def _from_yaml_error(ex: yaml.MarkedYAMLError) -> YamlInputError:
+# libyaml (PyYAML >= 6.0.3 bundles one with a nesting limit of 1,000) refuses a deep
+# document itself, sometimes before our own count of its events reaches MAX_DEPTH: its
+# scanner reads ahead. PyYAML gives no error type for it, only this problem text.
+_LIBYAML_TOO_DEEP = "exceeded maximum nesting depth"
+
+
+def _from_yaml_error(ex: yaml.MarkedYAMLError, max_depth: int = MAX_DEPTH) -> YamlInputError:
+    if ex.problem == _LIBYAML_TOO_DEEP:  # deeper than libyaml's limit, so deeper than ours
+        return YamlInputError(f"nested more than {max_depth} levels deep", ex.problem_mark)
     problem = ex.problem or ex.context or type(ex).__name__
     if ex.problem and ex.context and not ex.context.startswith("while"):
         problem = f"{ex.context}, {ex.problem}"  # "expected a single document..., but found another"
@@ -230,7 +238,7 @@ def _scan(text: str, max_depth: int, max_nodes: int) -> None:
             if nodes > max_nodes:
                 raise YamlInputError(f"more than {max_nodes:,} values", ev.start_mark)
     except yaml.MarkedYAMLError as ex:
-        raise _from_yaml_error(ex) from None
+        raise _from_yaml_error(ex, max_depth) from None
     except yaml.YAMLError as ex:
         raise _from_reader_error(ex, text) from None
 

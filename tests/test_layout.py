@@ -21,7 +21,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO
 
 PARTS = ("runner", "tasks", "signing", "jobs", "safeyaml")

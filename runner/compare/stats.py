@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-
-from scipy import stats
+from statistics import NormalDist
 
 LEVEL = 0.95
 
 
 def z_crit(level: float = LEVEL) -> float:
-    return float(stats.norm.ppf(0.5 + level / 2))
+    return NormalDist().inv_cdf(0.5 + level / 2)
 
 
 @dataclass
@@ -70,7 +69,7 @@ def _finish(kind: str, a: float, b: float, n: int, delta: float, se: float, chan
     zc = z_crit()
     if se > 0:
         z = delta / se
-        p = float(2 * stats.norm.sf(abs(z)))
+        p = math.erfc(abs(z) / math.sqrt(2))  # two-sided: 2 * P(Z > |z|)
     else:
         z, p = (None, None) if delta == 0 else (math.copysign(math.inf, delta), 0.0)
     return Comparison(kind, a, b, n, delta, se, z, (delta - zc * se, delta + zc * se), p, changed)

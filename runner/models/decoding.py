@@ -19,7 +19,7 @@ def backend_model(model: ModelRef, backend: str = "auto") -> str:
 
     ``auto`` picks the fastest backend known to give the same answers: ``hf/`` models run on
     run-eval's ``hf-batch/`` provider (Inspect's hf/ model and generate arguments, a faster
-    batcher; see runner/hf_batch.py). ``inspect`` runs the model string as given.
+    batcher; see runner/models/hf_batch.py). ``inspect`` runs the model string as given.
     """
     if backend not in BACKENDS:
         raise ModelError(f"--backend {backend!r}: expected one of {', '.join(BACKENDS)}")

@@ -36,6 +36,8 @@ from inspect_ai.model import (
 )
 from inspect_ai.tool import ToolChoice, ToolInfo
 
+from run_eval.runner.models.providers import describe_local_model
+
 DEFAULT_BATCH = 32
 DEFAULT_GATHER_MS = 20.0
 _LOADED: dict[tuple[Any, ...], Any] = {}  # (name, api key, model args) -> Inspect's hf/ model API
@@ -95,6 +97,8 @@ class BatchedHF(ModelAPI):
             _LOADED[key] = get_model(f"hf/{model_name}", config=config, api_key=api_key,
                                      memoize=False, **model_args).api
         self.inner = _LOADED[key]
+        config = getattr(self.inner.model, "config", None)
+        describe_local_model(f"hf-batch/{model_name}", getattr(config, "max_position_embeddings", None))
         _leave_a_core_for_the_harness(str(self.inner.model.device))
         self._pending: list[_Request] = []
         self._leading = False

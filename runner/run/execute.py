@@ -12,6 +12,8 @@ from typing import Any, Callable
 from huggingface_hub import EvalResultEntry
 
 from run_eval.runner.models.decoding import decoding_settings
+from run_eval.runner.models.providers import describe_local_model
+from run_eval.runner.models.reference import HF_PROVIDERS, LOCAL_PROVIDERS
 from run_eval.runner.run import resume
 from run_eval.runner.run.prepare import prepare
 from run_eval.runner.run.record import completed_at, errored_ids, notes_line, run_record, task_result, token_claims
@@ -44,6 +46,9 @@ def execute(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) ->
             "run_eval": run_record(req, benchmark, spec, b, model, decoding.generate_config,
                                    decoding.model_args, decoding.mode, decoding.backend)
         }
+    quiet_loading(model.provider, req.display)
+    if model.provider in LOCAL_PROVIDERS:
+        describe_local_model(decoding.model)  # loaded once (see providers.py)
     found = {}
     if req.resume:
         found = resume.find_previous(req.log_dir, {b.spec.task_id: b.task.metadata["run_eval"] for b in built},
@@ -121,6 +126,21 @@ def execute(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) ->
     path = result_path(req.output_dir, benchmark.name)
     write_entries(path, entries)
     return RunOutcome(benchmark=benchmark, model=model, results=results, result_file=path)
+
+
+def quiet_loading(provider: str, display: str | None) -> None:
+    """No download or weight-loading progress bars (huggingface_hub's, transformers') in
+    plain output (a pipe, a file, CI): they are carriage-return animations meant for a
+    terminal. At a terminal (display None: Inspect's own choice) they stay."""
+    if display is None:
+        return
+    from huggingface_hub.utils import disable_progress_bars
+
+    disable_progress_bars()
+    if provider in HF_PROVIDERS:
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
 
 
 def errors_allowed(allow: float | None, run: int) -> int:

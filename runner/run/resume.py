@@ -3,7 +3,7 @@
 For each selected task, the newest Inspect log in ``--log-dir`` whose run record
 (``eval.metadata.run_eval``: model and revision, dataset and revision, spec fingerprint,
 seed, generation config, limit, epochs, backend, package versions; see
-``runner.run.run_record``) and sample selection equal this run's exactly is picked:
+``run_record`` in runner/run/record.py) and sample selection equal this run's exactly is picked:
 
 - a finished log (``success``, no errored sample) is reused as it is;
 - an unfinished one (``cancelled``, ``error``, ``started`` after a hard kill, or
