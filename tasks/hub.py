@@ -92,17 +92,16 @@ def is_repo_ref(value: str) -> bool:
 
 
 def resolve_commit(repo_id: str, revision: str | None, repo_type: str) -> str:
-    """The commit sha of `revision` (default main); offline, the cached snapshot's sha."""
-    from huggingface_hub import HfApi, constants, snapshot_download
+    """The commit sha of `revision` (default main): asked of the Hub, or offline read from the
+    HF cache. huggingface_hub resolves it (a snapshot with no files) and, online, records a
+    branch or tag in the cache as it does for any download, so that a later offline run
+    (HF_HUB_OFFLINE=1) resolves the same name to the commit it was last seen at."""
+    from huggingface_hub import constants, snapshot_download
 
     rev = revision or "main"
-    if constants.HF_HUB_OFFLINE:
-        if SHA.match(rev):
-            return rev
-        path = snapshot_download(repo_id, repo_type=repo_type, revision=rev, allow_patterns=[])
-        return Path(path).name
-    info: Any = (HfApi().dataset_info if repo_type == "dataset" else HfApi().model_info)(repo_id, revision=rev)
-    return str(info.sha)
+    if constants.HF_HUB_OFFLINE and SHA.match(rev):
+        return rev
+    return Path(snapshot_download(repo_id, repo_type=repo_type, revision=rev, allow_patterns=[])).name
 
 
 def fetch(repo_id: str, sha: str, patterns: list[str] | None, repo_type: str = "dataset") -> Path:

@@ -11,6 +11,9 @@ import tempfile
 from pathlib import Path
 
 _HOME = Path(tempfile.mkdtemp(prefix="run-eval-tests-"))
+# kept between sessions: the tiny model, rebuilt only when its recipe changes (runner/models/tiny.py)
+_MODEL_CACHE = Path(os.environ.get("RUN_EVAL_TEST_CACHE")
+                    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "run-eval-tests")
 os.environ.update(
     {
         "HF_HOME": str(_HOME / "hf"),
@@ -40,10 +43,16 @@ EXAMPLE = REPO / "examples" / "arithmetic"
 
 @pytest.fixture(scope="session")
 def tiny_model() -> Path:
-    """The offline demo model, built once per test session from the package's own builder."""
+    """The offline demo model, from the package's own builder: trained once, then kept in
+    the test cache until its recipe (builder code, data, steps, seed, library versions)
+    changes. A lock keeps parallel sessions from training it twice at once."""
+    from filelock import FileLock
+
     from run_eval.runner.models.tiny import build
 
-    return build(_HOME / "tiny-model", benchmark_dir=EXAMPLE)
+    _MODEL_CACHE.mkdir(parents=True, exist_ok=True)
+    with FileLock(_MODEL_CACHE / ".tiny-model.lock"):
+        return build(_MODEL_CACHE / "tiny-model", benchmark_dir=EXAMPLE)
 
 
 @pytest.fixture()
@@ -67,6 +76,40 @@ def run_cli(*args: str, cwd: Path, timeout: int = 600, env: dict | None = None) 
         env={**os.environ, **(env or {})},
         stdin=subprocess.DEVNULL,
     )
+
+
+def run_inproc(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`run-eval ARGS` in this process (its `main`, as the console script calls it), with the
+    working folder and environment it would have, and its output captured: the same exit
+    status and lines as `run_cli` without a new interpreter (which spends seconds importing
+    torch and Inspect). For everything but what needs a process of its own: the console
+    script and start-up, signals, concurrent processes, and the loopback Hub (the Hugging
+    Face clients read HF_ENDPOINT when first imported)."""
+    import contextlib
+    import io
+
+    from inspect_ai._display.core import active
+
+    from run_eval.runner.cli.main import main
+
+    out, err = io.StringIO(), io.StringIO()
+    saved_env, saved_cwd = dict(os.environ), Path.cwd()
+    active._active_display = None  # Inspect keeps its first display for the process; a command starts afresh
+    os.environ.update(env or {})
+    os.chdir(cwd)
+    code = 0
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                main(list(args))
+            except SystemExit as ex:
+                code = ex.code if isinstance(ex.code, int) else (0 if ex.code is None else 1)
+    finally:
+        active._active_display = None
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+    return subprocess.CompletedProcess(["run-eval", *args], code, out.getvalue(), err.getvalue())
 
 
 def assert_clean_error(proc: subprocess.CompletedProcess, *needles: str) -> None:
@@ -115,6 +158,78 @@ def secret_leaks(secrets: dict[str, str], roots: list[Path], texts: dict[str, st
             found += [f"{name} in {where}" for where, blob in parts.items() for name, v in needles.items()
                       if v in blob]
     return found
+
+
+# ------------------------------------------------------------------ the loopback Hub
+
+HUB_TOKEN = "hf_loopback_test_token_123456"
+
+
+def no_shuffle_example(dest: Path) -> Path:
+    """The example benchmark without shuffle_choices (Inspect's own loader cannot seed it)."""
+    import yaml
+
+    shutil.copytree(EXAMPLE, dest)
+    spec = yaml.safe_load((dest / "eval.yaml").read_text())
+    for t in spec["tasks"]:
+        t.pop("shuffle_choices", None)
+    (dest / "eval.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    return dest
+
+
+@pytest.fixture(scope="module")
+def hub_server(tmp_path_factory, tiny_model):
+    """One loopback Hub per test module, holding the dataset org/bench (the example, unshuffled)
+    and the model org/tiny (the tiny model), with one HF cache for the module's commands."""
+    from hubserver import FakeHub
+
+    work = tmp_path_factory.mktemp("hub")
+    h = FakeHub(token=HUB_TOKEN)
+    h.start()
+    h.bench_sha = h.add_repo("org/bench", "dataset", folder=no_shuffle_example(work / "bench-src"))
+    h.model_sha = h.add_repo("org/tiny", "model", folder=tiny_model)
+    h.env = {
+        "HF_ENDPOINT": h.url,
+        "HF_HUB_OFFLINE": "0",
+        "HF_DATASETS_OFFLINE": "0",
+        "TRANSFORMERS_OFFLINE": "0",
+        "HF_HOME": str(work / "hf-home"),
+        "HF_TOKEN": HUB_TOKEN,
+    }
+    yield h
+    h.stop()
+
+
+@pytest.fixture()
+def hub(hub_server):
+    """The module's Hub, as it was before this test: what a test commits, opens or runs on it
+    is undone afterwards (FakeHub.checkpoint/restore)."""
+    state = hub_server.checkpoint()
+    yield hub_server
+    hub_server.restore(state)
+
+
+def hub_cli(hub, *args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
+    """`run-eval ARGS` as a process whose Hugging Face clients talk to the loopback Hub."""
+    return run_cli(*args, cwd=cwd, env={**hub.env, **env})
+
+
+@pytest.fixture(scope="module")
+def shared_hub_run(hub_server, tmp_path_factory) -> Path:
+    """One run of the Hub model on the Hub benchmark (addition only), shared by the module."""
+    work = tmp_path_factory.mktemp("hub-run")
+    proc = hub_cli(hub_server, "hf/org/tiny", "org/bench", "--task", "addition", "--max-tokens", "4", cwd=work)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return work / ".eval_results" / "bench.yaml"
+
+
+@pytest.fixture()
+def hub_run(hub, shared_hub_run, tmp_path) -> Path:
+    """That run's result file in this test's folder, as a run there would have left it."""
+    dest = tmp_path / ".eval_results" / "bench.yaml"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(shared_hub_run, dest)
+    return dest
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -46,6 +46,7 @@ Unknown routes are printed to stderr and answered 404, so gaps are visible.
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import itertools
 import json
@@ -149,6 +150,22 @@ class FakeHub:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+    # ---------------------------------------------------------------- sharing one hub between tests
+    def checkpoint(self) -> dict:
+        """The whole store (repos, PRs, jobs, logs, recorded requests, faults, job hook), so that
+        tests sharing one server (and one model run) can each start from the same state."""
+        with self._lock:
+            return copy.deepcopy({"repos": self._repos, "jobs": self._jobs, "job_logs": self._job_logs,
+                                  "requests": self.requests, "faults": self._faults})
+
+    def restore(self, state: dict) -> None:
+        """Back to a checkpoint: whatever a test committed, opened or ran since is gone."""
+        with self._lock:
+            state = copy.deepcopy(state)
+            self._repos, self._jobs, self._job_logs = state["repos"], state["jobs"], state["job_logs"]
+            self.requests, self._faults = state["requests"], state["faults"]
+            self.on_job_created = None
 
     # ---------------------------------------------------------------- faults
     def fail(self, method: str, path_part: str, status: int = 500, times: int = 1) -> None:

@@ -97,12 +97,13 @@ def test_a_failing_batch_fails_its_samples(tiny_model):
 def test_one_model_load_per_run(tiny_model, tmp_path, monkeypatch, backend):
     """Inspect looks an unknown model up by building its provider again, which for hf/ loads
     every weight a second time (twice the load time and memory); a run loads once."""
-    from conftest import EXAMPLE
     from transformers import modeling_utils
 
     from run_eval.runner.run.execute import execute
     from run_eval.runner.run.options import RunOptions
     from run_eval.runner.run.request import RunRequest
+
+    from conftest import EXAMPLE
 
     loads = []
     real = modeling_utils.PreTrainedModel.from_pretrained.__func__
@@ -113,6 +114,9 @@ def test_one_model_load_per_run(tiny_model, tmp_path, monkeypatch, backend):
         return real(cls, *args, **kwargs)
 
     monkeypatch.setattr(modeling_utils.PreTrainedModel, "from_pretrained", classmethod(counted))
+    import run_eval.runner.models.hf_batch as hb
+
+    monkeypatch.setattr(hb, "_LOADED", {})  # as in a new process: no model loaded by an earlier test
     options = RunOptions(task_ids=("addition",), limit=2, max_tokens=2, backend=backend)
     outcome = execute(RunRequest.from_options(f"hf/{tiny_model}", str(EXAMPLE), options, log_dir=tmp_path / "logs",
                                               output_dir=tmp_path, display="none"))

@@ -6,13 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
-from benchdata import PNG_DATA_URI
 from inspect_ai.model import ContentImage, ContentText
 
 from run_eval.tasks.build import build_tasks, record_to_sample
 from run_eval.tasks.errors import BenchmarkError
 from run_eval.tasks.source import resolve_benchmark
 from run_eval.tasks.spec import FieldSpecModel, load_spec
+
+from benchdata import PNG_DATA_URI
 
 
 def fs(**kw) -> FieldSpecModel:
@@ -117,7 +118,10 @@ def test_unknown_split_and_config(tmp_path):
 def test_no_data_and_empty_split(tmp_path):
     root = write_bench(tmp_path / "b", TASK.format(input="q", target="a", extra="", more=""), None)
     (line,) = errors(root)
-    assert line.startswith("b/eval.yaml: tasks[0]: ") or "tasks[0]:" in line
+    from run_eval.tasks.pins import display_path
+
+    assert line.startswith(f"{display_path(root / 'eval.yaml')}: tasks[0]: ")
+    assert line.endswith(f"No (supported) data files found in {root}")  # datasets' own words
     root = write_bench(tmp_path / "c", TASK.format(input="q", target="a", extra="", more=""), [])
     (line,) = errors(root)
     assert "tasks[0]" in line

@@ -10,14 +10,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-from benchdata import FIXTURES
-from conftest import assert_clean_error, run_cli
 from huggingface_hub import parse_eval_result_entries
 from inspect_ai.log import read_eval_log
 
 from run_eval.tasks.pins import tree_digest
 from run_eval.tasks.source import resolve_benchmark
 from run_eval.tasks.spec import load_spec
+
+from benchdata import FIXTURES
+from conftest import assert_clean_error, run_inproc
 
 
 def read_results(path: Path) -> list[dict]:
@@ -34,7 +35,7 @@ def full_run(tiny_model: Path, tmp_path_factory) -> dict:
 
     bench = work / "arithmetic"
     shutil.copytree(EXAMPLE, bench)
-    proc = run_cli(f"hf/{tiny_model}", str(bench), "--output-dir", "out", "--log-dir", "logs",
+    proc = run_inproc(f"hf/{tiny_model}", str(bench), "--output-dir", "out", "--log-dir", "logs",
                    "--model-id", "me/tiny", "--max-tokens", "8", cwd=work)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return {"work": work, "bench": bench, "proc": proc, "file": work / "out" / ".eval_results" / "arithmetic.yaml"}
@@ -93,7 +94,7 @@ def test_table_printed(full_run):
 
 def test_same_command_same_numbers_and_outputs(full_run, tiny_model):
     work = full_run["work"]
-    proc = run_cli(f"hf/{tiny_model}", str(full_run["bench"]), "--output-dir", "again", "--log-dir", "logs2",
+    proc = run_inproc(f"hf/{tiny_model}", str(full_run["bench"]), "--output-dir", "again", "--log-dir", "logs2",
                    "--model-id", "me/tiny", "--max-tokens", "8", cwd=work)
     assert proc.returncode == 0, proc.stderr
     first = parse_eval_result_entries(read_results(full_run["file"]))
@@ -111,7 +112,7 @@ def test_subset_and_limit_keep_other_entries(full_run, tiny_model):
     (out / ".eval_results").mkdir(parents=True)
     before = read_results(full_run["file"])
     (out / ".eval_results" / "arithmetic.yaml").write_text(yaml.safe_dump(before, sort_keys=False))
-    proc = run_cli(f"hf/{tiny_model}", str(full_run["bench"]), "--task", "addition", "--limit", "5",
+    proc = run_inproc(f"hf/{tiny_model}", str(full_run["bench"]), "--task", "addition", "--limit", "5",
                    "--output-dir", str(out), "--log-dir", "logs3", cwd=work)
     assert proc.returncode == 0, proc.stderr
     after = read_results(out / ".eval_results" / "arithmetic.yaml")
@@ -138,7 +139,7 @@ def test_subset_and_limit_keep_other_entries(full_run, tiny_model):
 )
 def test_bad_input_is_one_line_and_writes_nothing(args, needles, tmp_path, example_copy):
     args = [str(example_copy) if a == "BENCH" else a for a in args]
-    proc = run_cli(*args, cwd=tmp_path)
+    proc = run_inproc(*args, cwd=tmp_path)
     assert_clean_error(proc, *needles)
     assert proc.returncode == 2
     assert not (tmp_path / ".eval_results").exists()
@@ -149,7 +150,7 @@ def test_broken_model_folder_fails_cleanly(tmp_path, example_copy):
     broken = tmp_path / "broken-model"
     broken.mkdir()
     (broken / "config.json").write_text('{"model_type": "llama", "vocab_size": "many"}')
-    proc = run_cli(f"hf/{broken}", str(example_copy), "--limit", "2", cwd=tmp_path)
+    proc = run_inproc(f"hf/{broken}", str(example_copy), "--limit", "2", cwd=tmp_path)
     assert_clean_error(proc)
     assert proc.returncode == 1
     assert not (tmp_path / ".eval_results").exists()
@@ -157,7 +158,7 @@ def test_broken_model_folder_fails_cleanly(tmp_path, example_copy):
 
 def test_sample_errors_fail_the_run_without_result(tmp_path, example_copy):
     # mockllm counts tokens with a tokenizer it would download: with no network every sample errors
-    proc = run_cli("mockllm/model", str(example_copy), "--limit", "2", cwd=tmp_path)
+    proc = run_inproc("mockllm/model", str(example_copy), "--limit", "2", cwd=tmp_path)
     assert_clean_error(proc, "samples failed", "no result file was written")
     assert proc.returncode == 1
     assert not (tmp_path / ".eval_results").exists()
@@ -168,24 +169,31 @@ def test_unreadable_existing_result_file_stops_before_the_run(tmp_path, example_
     out = tmp_path / ".eval_results"
     out.mkdir()
     (out / "arithmetic.yaml").write_text("{broken: [")
-    proc = run_cli(f"hf/{tiny_model}", str(example_copy), cwd=tmp_path)
+    proc = run_inproc(f"hf/{tiny_model}", str(example_copy), cwd=tmp_path)
     assert_clean_error(proc, "existing result file cannot be read")
     assert (out / "arithmetic.yaml").read_text() == "{broken: ["
     assert not (tmp_path / "logs").exists()  # failed before Inspect started
 
 
 def test_interrupt_leaves_no_result(tmp_path, example_copy, tiny_model):
+    """Ctrl-C at a terminal (SIGINT to the process group) partway through the run. Each
+    generation is slowed (tests/testmodels.py) so that the signal lands mid-run."""
+    import sys
+
+    from conftest import REPO
+
+    calls = tmp_path / "calls.txt"
     proc = subprocess.Popen(
-        ["run-eval", f"hf/{tiny_model}", str(example_copy), "--max-connections", "1"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=os.environ.copy(), start_new_session=True,
+        [sys.executable, str(REPO / "tests" / "testmodels.py"), f"hf/{tiny_model}", str(example_copy),
+         "--max-connections", "1"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env={**os.environ, "RUN_EVAL_TEST_DELAY": "0.2", "RUN_EVAL_TEST_CALLS": str(calls)},
     )
     deadline = time.time() + 120
-    logs = tmp_path / "logs"
-    while time.time() < deadline and proc.poll() is None and not (logs.exists() and any(logs.iterdir())):
-        time.sleep(0.2)
+    while time.time() < deadline and proc.poll() is None and \
+            (not calls.exists() or len(calls.read_text().splitlines()) < 3):
+        time.sleep(0.1)
     assert proc.poll() is None, "the run ended before it could be interrupted"
-    time.sleep(1.0)
     os.killpg(proc.pid, signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, out + err
@@ -208,7 +216,7 @@ def test_tiny_model_trained_on_the_prompts_inspect_sends(full_run):
 
 
 def test_epochs_override_counts_samples_not_generations(tiny_model, tmp_path, example_copy):
-    proc = run_cli(f"hf/{tiny_model}", str(example_copy), "--task", "addition", "--limit", "3",
+    proc = run_inproc(f"hf/{tiny_model}", str(example_copy), "--task", "addition", "--limit", "3",
                    "--epochs", "2", "--max-tokens", "4", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     (entry,) = read_results(tmp_path / ".eval_results" / "arithmetic.yaml")
@@ -232,14 +240,14 @@ def test_one_line_error_messages():
 
 def test_every_entry_is_signed_and_verifies(full_run, tiny_model):
     work, file = full_run["work"], full_run["file"]
-    proc = run_cli("verify", str(work / "out"), "--json", cwd=work)
+    proc = run_inproc("verify", str(work / "out"), "--json", cwd=work)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     import json
 
     entries = json.loads(proc.stdout)["entries"]
     assert [e["status"] for e in entries] == ["self-signed", "self-signed"]  # our key is not trusted yet
     assert all(e["model"] == "me/tiny" for e in entries)
-    assert run_cli("verify", str(file), "--model", "other/model", cwd=work).returncode == 1
+    assert run_inproc("verify", str(file), "--model", "other/model", cwd=work).returncode == 1
     # the tokens bind what the run recorded
     from run_eval.signing.token import check_signature
 
@@ -261,11 +269,11 @@ def test_verify_with_logs_and_trust(full_run, tmp_path):
     data = read_results(file)
     logs = [d["source"]["url"] for d in data]
     pub = tmp_path / "pub.pem"
-    assert run_cli("keys", "export", "-o", str(pub), cwd=work).returncode == 0
+    assert run_inproc("keys", "export", "-o", str(pub), cwd=work).returncode == 0
     store = tmp_path / "trust.yaml"
     home = {"RUN_EVAL_HOME": str(tmp_path / "verifier-home")}
-    assert run_cli("keys", "trust", str(pub), "--role", "evaluator", "--name", "tester", cwd=work, env=home).returncode == 0
-    proc = run_cli("verify", str(file), "--log", logs[0], "--log", logs[1], "--json", cwd=work, env=home)
+    assert run_inproc("keys", "trust", str(pub), "--role", "evaluator", "--name", "tester", cwd=work, env=home).returncode == 0
+    proc = run_inproc("verify", str(file), "--log", logs[0], "--log", logs[1], "--json", cwd=work, env=home)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     import json
 
@@ -275,29 +283,30 @@ def test_verify_with_logs_and_trust(full_run, tmp_path):
     # the evidence must be the very log: another log for the same task is refused
     other = tmp_path / "tampered.eval"
     other.write_bytes(Path(logs[0]).read_bytes() + b"\0")
-    bad = run_cli("verify", str(file), "--log", str(other), cwd=work, env=home)
+    bad = run_inproc("verify", str(file), "--log", str(other), cwd=work, env=home)
     assert bad.returncode == 1
 
 
 def test_private_key_never_reaches_outputs(full_run):
     import os
 
+    from conftest import secret_leaks
+
     key_file = Path(os.environ["RUN_EVAL_HOME"]) / "signing-key.pem"
     body = "".join(key_file.read_text().splitlines()[1:-1])
-    assert body
+    assert len(body) > 40
     proc = full_run["proc"]
-    assert body not in proc.stdout + proc.stderr
-    assert body not in full_run["file"].read_text()
-    for d in read_results(full_run["file"]):
-        assert body.encode() not in Path(d["source"]["url"]).read_bytes()
+    # the output, the result file, and every member of the (zipped, compressed) Inspect logs
+    logs = [Path(d["source"]["url"]) for d in read_results(full_run["file"])]
+    assert secret_leaks({"key": body}, [full_run["file"], *logs], {"output": proc.stdout + proc.stderr}) == []
 
 
 def test_first_run_creates_a_key_and_says_so_once(tmp_path, example_copy):
     home = {"RUN_EVAL_HOME": str(tmp_path / "fresh-home")}
     # the key is made before the model runs; mockllm's samples then fail offline, which is fine here
     args = ("mockllm/model", str(example_copy), "--task", "addition", "--limit", "1")
-    first = run_cli(*args, cwd=tmp_path, env=home)
-    second = run_cli(*args, cwd=tmp_path, env=home)
+    first = run_inproc(*args, cwd=tmp_path, env=home)
+    second = run_inproc(*args, cwd=tmp_path, env=home)
     assert "samples failed" in first.stderr and "samples failed" in second.stderr
     assert first.stderr.count("created signing key") == 1
     assert "created signing key" not in second.stderr

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import run_cli
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -35,6 +34,8 @@ from run_eval.signing.verify import load_entries, verify_entry, verify_paths
 from run_eval.tasks.errors import TasksError
 from run_eval.tasks.hub import data_patterns
 from run_eval.tasks.spec import load_spec
+
+from conftest import run_cli
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CORPUS = FIXTURES / "tokens"

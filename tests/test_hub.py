@@ -2,7 +2,8 @@
 
 Every command runs as a `run-eval` (or `inspect`) subprocess whose HF_ENDPOINT points at
 the server: huggingface_hub, datasets and transformers read it at import time, and
-nothing of theirs is mocked.
+nothing of theirs is mocked. The module shares one server and one run (conftest.py:
+`hub_server`, `shared_hub_run`); each test gets the server back as it was before it.
 """
 
 from __future__ import annotations
@@ -14,43 +15,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import EXAMPLE, assert_clean_error, run_cli, secret_leaks
-from hubserver import FakeHub
+
+from conftest import EXAMPLE, HUB_TOKEN, assert_clean_error, hub_cli, run_cli, secret_leaks
 
 pytestmark = pytest.mark.hub
-TOKEN = "hf_loopback_test_token_123456"
-
-
-def no_shuffle_example(dest: Path) -> Path:
-    """The example benchmark without shuffle_choices (Inspect's own loader cannot seed it)."""
-    shutil.copytree(EXAMPLE, dest)
-    spec = yaml.safe_load((dest / "eval.yaml").read_text())
-    for t in spec["tasks"]:
-        t.pop("shuffle_choices", None)
-    (dest / "eval.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
-    return dest
-
-
-@pytest.fixture()
-def hub(tmp_path, tiny_model):
-    h = FakeHub(token=TOKEN)
-    h.start()
-    h.bench_sha = h.add_repo("org/bench", "dataset", folder=no_shuffle_example(tmp_path / "bench-src"))
-    h.model_sha = h.add_repo("org/tiny", "model", folder=tiny_model)
-    h.env = {
-        "HF_ENDPOINT": h.url,
-        "HF_HUB_OFFLINE": "0",
-        "HF_DATASETS_OFFLINE": "0",
-        "TRANSFORMERS_OFFLINE": "0",
-        "HF_HOME": str(tmp_path / "hf-home"),
-        "HF_TOKEN": TOKEN,
-    }
-    yield h
-    h.stop()
+TOKEN = HUB_TOKEN
 
 
 def run(hub, *args, cwd, **env):
-    return run_cli(*args, cwd=cwd, env={**hub.env, **env})
+    return hub_cli(hub, *args, cwd=cwd, **env)
 
 
 def writes(hub) -> list:
@@ -59,14 +32,6 @@ def writes(hub) -> list:
 
 def results(path: Path) -> list[dict]:
     return yaml.safe_load(path.read_text())
-
-
-@pytest.fixture()
-def hub_run(hub, tmp_path):
-    """One run of the Hub model on the Hub benchmark (addition only, to keep it short)."""
-    proc = run(hub, "hf/org/tiny", "org/bench", "--task", "addition", "--max-tokens", "4", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return tmp_path / ".eval_results" / "bench.yaml"
 
 
 def test_hub_benchmark_and_model_are_pinned_to_commits(hub, hub_run):

@@ -21,6 +21,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
 from conftest import REPO
 
 PARTS = ("runner", "tasks", "signing", "jobs", "safeyaml")

@@ -14,14 +14,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-from benchdata import VALID, make_dataset
-from conftest import EXAMPLE
 from inspect_ai import eval as inspect_eval
 from inspect_ai.model import ModelOutput, ModelUsage, get_model
 
 from run_eval.tasks.build import build_tasks
 from run_eval.tasks.source import resolve_benchmark
 from run_eval.tasks.spec import load_spec
+
+from benchdata import VALID, make_dataset
+from conftest import EXAMPLE
 
 FAKE_COMMIT = "1" * 40
 

@@ -7,12 +7,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLE
 
 from run_eval.runner.models.reference import ModelError, resolve_model
 from run_eval.tasks.errors import BenchmarkError
 from run_eval.tasks.pins import tree_digest
 from run_eval.tasks.source import resolve_benchmark
+
+from conftest import EXAMPLE
 
 
 def test_content_digest_stable_and_sensitive(example_copy: Path, tmp_path: Path):

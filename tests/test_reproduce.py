@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import EXAMPLE, assert_clean_error, run_cli
 
 from run_eval.runner.compare.stats import paired, unpaired, verdict
 from run_eval.signing.keys import generate_key
 from run_eval.signing.token import build_claims, check_signature, sign
+
+from conftest import EXAMPLE, assert_clean_error, run_inproc
 
 
 @pytest.fixture(scope="module")
@@ -21,14 +22,14 @@ def original(tiny_model, tmp_path_factory) -> dict:
     work = tmp_path_factory.mktemp("orig")
     bench = work / "arithmetic"
     shutil.copytree(EXAMPLE, bench)
-    proc = run_cli(f"hf/{tiny_model}", str(bench), "--task", "addition", "--max-tokens", "4",
+    proc = run_inproc(f"hf/{tiny_model}", str(bench), "--task", "addition", "--max-tokens", "4",
                    "--output-dir", "out", cwd=work)
     assert proc.returncode == 0, proc.stderr
     return {"work": work, "bench": bench, "file": work / "out" / ".eval_results" / "arithmetic.yaml"}
 
 
 def repro(original, tiny_model, *extra, file=None):
-    return run_cli("reproduce", str(file or original["file"]), "--model-path", str(tiny_model),
+    return run_inproc("reproduce", str(file or original["file"]), "--model-path", str(tiny_model),
                    "--benchmark-path", str(original["bench"]), "--json", *extra, cwd=original["work"])
 
 
@@ -69,7 +70,7 @@ def forge(original, tmp_path, *, value_delta: float, drop_source: bool) -> Path:
 
 def test_inflated_value_disagrees_with_its_own_log(original, tiny_model, tmp_path):
     path = forge(original, tmp_path, value_delta=0.3, drop_source=False)
-    assert run_cli("verify", str(path), cwd=tmp_path).returncode == 0  # a valid signature, by someone else
+    assert run_inproc("verify", str(path), cwd=tmp_path).returncode == 0  # a valid signature, by someone else
     proc = repro(original, tiny_model, file=path)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     (e,) = json.loads(proc.stdout)["entries"]
@@ -91,7 +92,7 @@ def test_changed_eval_yaml_stops_with_the_spec_difference(original, tiny_model, 
     shutil.copytree(original["bench"], changed)
     text = (changed / "eval.yaml").read_text().replace("Answer with the number only.", "Reply with a number.")
     (changed / "eval.yaml").write_text(text)
-    proc = run_cli("reproduce", str(original["file"]), "--model-path", str(tiny_model),
+    proc = run_inproc("reproduce", str(original["file"]), "--model-path", str(tiny_model),
                    "--benchmark-path", str(changed), cwd=tmp_path)
     assert_clean_error(proc, "task 'addition' is not the signed method", "solvers: signed")
     assert proc.returncode == 2
@@ -105,23 +106,30 @@ def test_invalid_or_unsigned_tokens_are_refused(original, tiny_model, tmp_path):
     unsigned = tmp_path / "unsigned.yaml"
     unsigned.write_text(yaml.safe_dump([{k: v for k, v in entry.items() if k != "verifyToken"}]))
     assert_clean_error(repro(original, tiny_model, file=unsigned), "no verifyToken")
-    assert_clean_error(run_cli("reproduce", str(original["file"]), cwd=tmp_path), "pass --benchmark-path")
+    assert_clean_error(run_inproc("reproduce", str(original["file"]), cwd=tmp_path), "pass --benchmark-path")
 
 
 def test_diff_names_max_tokens(original, tiny_model, tmp_path):
-    proc = run_cli(f"hf/{tiny_model}", str(original["bench"]), "--task", "addition", "--max-tokens", "1",
+    proc = run_inproc(f"hf/{tiny_model}", str(original["bench"]), "--task", "addition", "--max-tokens", "1",
                    "--output-dir", str(tmp_path), cwd=original["work"])
     assert proc.returncode == 0, proc.stderr
     other = tmp_path / ".eval_results" / "arithmetic.yaml"
-    d = run_cli("diff", str(original["file"]), str(other), "--json", cwd=tmp_path)
+    d = run_inproc("diff", str(original["file"]), str(other), "--json", cwd=tmp_path)
     assert d.returncode == 0, d.stderr
     data = json.loads(d.stdout)
     assert data["comparable"] is False and "max_tokens" in data["blocking"]
-    both, same, _ = data["sample_agreement"]["both"], data["sample_agreement"]["same"], None
-    assert both == 30 and same <= 30
-    human = run_cli("diff", str(original["file"]), str(other), cwd=tmp_path)
+    # the agreement is what the two logs say, sample by sample (1 token vs 4: some answers differ)
+    from inspect_ai.log import read_eval_log
+
+    (ea,), (eb,) = yaml.safe_load(original["file"].read_text()), yaml.safe_load(other.read_text())
+    la, lb = read_eval_log(ea["source"]["url"]), read_eval_log(eb["source"]["url"])
+    sa, sb = ({s.id: next(iter(s.scores.values())).value for s in log.samples} for log in (la, lb))
+    differ = sorted(str(i) for i in sa if sa[i] != sb[i])
+    assert data["sample_agreement"] == {"both": 30, "same": 30 - len(differ), "differ": differ}
+    assert differ, "max_tokens 1 and 4 gave the same scores: the agreement check shows nothing here"
+    human = run_inproc("diff", str(original["file"]), str(other), cwd=tmp_path)
     assert "not comparable: they differ in max_tokens" in human.stdout
-    same_run = run_cli("diff", str(original["file"]), str(original["file"]), cwd=tmp_path)
+    same_run = run_inproc("diff", str(original["file"]), str(original["file"]), cwd=tmp_path)
     assert "comparable: same benchmark commit" in same_run.stdout
 
 
@@ -150,6 +158,6 @@ def test_a_non_utf8_result_file_is_one_line_for_every_reader(tmp_path, command):
     bad.parent.mkdir()
     bad.write_bytes(b"- dataset: {id: a/b}\n  value: \xff\xfe\n")
     args = [*command, str(bad)] + ([str(bad)] if command == ["diff"] else [])
-    proc = run_cli(*args, cwd=tmp_path, env={"HF_HUB_OFFLINE": "1"})
+    proc = run_inproc(*args, cwd=tmp_path, env={"HF_HUB_OFFLINE": "1"})
     assert_clean_error(proc, "bad.yaml", "not valid UTF-8")
     assert len(proc.stderr.strip().splitlines()) <= 2, proc.stderr  # push adds 'nothing was sent'

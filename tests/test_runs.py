@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import EXAMPLE, REPO, assert_clean_error, run_cli, secret_leaks
-from hubserver import FakeHub
 from inspect_ai.log import read_eval_log
+
+from conftest import EXAMPLE, REPO, assert_clean_error, run_cli, run_inproc, secret_leaks
+from hubserver import FakeHub
 
 TEST_MODELS = REPO / "tests" / "testmodels.py"
 FAKE_HF_TOKEN = "hf_runEvalFakeSecretToken9f3c1aZZ"
@@ -170,11 +171,13 @@ def test_sigterm_stops_cleanly_and_resume_finishes_the_same_result(stopped_and_r
 
 
 def test_resume_with_nothing_to_resume_runs_from_the_start(tmp_path):
-    proc = run_with_test_models("flaky/model", str(EXAMPLE), "--task", "addition", "--limit", "2", "--resume",
+    import testmodels  # noqa: F401  (registers the flaky/ provider in this process)
+
+    proc = run_inproc("flaky/model", str(EXAMPLE), "--task", "addition", "--limit", "2", "--resume",
                                 cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "--resume: no log in logs matches task 'addition' of this run; running it from the start" in proc.stderr
-    again = run_with_test_models("flaky/model", str(EXAMPLE), "--task", "addition", "--limit", "2", "--resume",
+    again = run_inproc("flaky/model", str(EXAMPLE), "--task", "addition", "--limit", "2", "--resume",
                                  cwd=tmp_path)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "--resume: task 'addition' already finished; reusing" in again.stderr
@@ -210,8 +213,10 @@ def flaky_runs(tmp_path_factory):
     count, once within it. Named org/tiny so that the result can be pushed there."""
     work = tmp_path_factory.mktemp("flaky")
     args = ["flaky/model", str(EXAMPLE), "--task", "addition", "-M", "fail_on=3", "--model-id", "org/tiny"]
-    too_many = run_with_test_models(*args, "--allow-errors", "5", cwd=work)
-    allowed = run_with_test_models(*args, "--allow-errors", "0.25", cwd=work)
+    import testmodels  # noqa: F401  (registers the flaky/ provider in this process)
+
+    too_many = run_inproc(*args, "--allow-errors", "5", cwd=work)
+    allowed = run_inproc(*args, "--allow-errors", "0.25", cwd=work)
     return {"work": work, "too_many": too_many, "allowed": allowed,
             "file": work / ".eval_results" / "arithmetic.yaml"}
 
@@ -221,7 +226,7 @@ def test_more_failed_samples_than_allowed_fail_the_run(flaky_runs, tmp_path):
     assert_clean_error(proc, "task 'addition': 6 of 30 samples failed (--allow-errors 5 allows 5), first: ",
                        "no result file was written")
     assert proc.returncode == 1
-    bad = run_cli("flaky/model", str(EXAMPLE), "--allow-errors", "2.5", cwd=tmp_path)
+    bad = run_inproc("flaky/model", str(EXAMPLE), "--allow-errors", "2.5", cwd=tmp_path)
     assert_clean_error(bad, "--allow-errors 2.5: expected a whole number of samples, or a fraction below 1")
     assert bad.returncode == 2
 
@@ -238,7 +243,7 @@ def test_allowed_failed_samples_make_a_subset_result(flaky_runs):
     assert metric["subset"] == {"limit": None, "errored": 6}
     log = read_eval_log(entry["source"]["url"])
     assert sum(1 for s in log.samples if s.error is not None) == 6
-    ok = run_cli("verify", str(flaky_runs["work"]), "--log", entry["source"]["url"], cwd=flaky_runs["work"])
+    ok = run_inproc("verify", str(flaky_runs["work"]), "--log", entry["source"]["url"], cwd=flaky_runs["work"])
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "mean of 24 reduced sample scores" in ok.stdout
     from run_eval.runner.publish.push import PushError, check_files

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import assert_clean_error, run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +17,8 @@ from run_eval.signing.keys import generate_key, load_key, load_or_create
 from run_eval.signing.token import check_signature, entry_hash
 from run_eval.signing.trust import load_trust, read_public_key_file
 from run_eval.signing.verify import verify_entry
+
+from conftest import assert_clean_error, run_cli
 
 CORPUS = Path(__file__).parent / "fixtures" / "tokens"
 GOOD = yaml.safe_load((CORPUS / "cases" / "good_executor.yaml").read_text())[0]

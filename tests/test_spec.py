@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from benchdata import FIXTURES, VALID
 
 from run_eval.tasks.errors import SpecError
 from run_eval.tasks.spec import load_spec, parse_spec
+
+from benchdata import FIXTURES, VALID
 
 MINIMAL = {
     "field_spec": {"input": "q", "target": "a"},

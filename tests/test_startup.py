@@ -13,9 +13,10 @@ from pathlib import Path
 
 import click
 import pytest
-from conftest import REPO, assert_clean_error, run_cli
 
 from run_eval.runner.cli.main import COMMANDS
+
+from conftest import REPO, assert_clean_error, run_cli
 
 CORPUS = Path(__file__).parent / "fixtures" / "tokens"
 NEVER_AT_START = ("huggingface_hub", "inspect_ai", "datasets", "torch", "transformers", "rich", "asyncio")

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import assert_clean_error, run_cli
 
 from run_eval.signing.trust import load_trust
 from run_eval.signing.verify import verify_paths
+
+from conftest import assert_clean_error, run_cli
 
 CORPUS = Path(__file__).parent / "fixtures" / "tokens"
 EXPECTED = yaml.safe_load((CORPUS / "expected.yaml").read_text())

@@ -15,17 +15,19 @@ from run_eval.runner.errors import EXIT_USAGE, fail
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--benchmark", "benchmark_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
               default=None, help="Example benchmark whose test items are kept out of training.")
-def tiny_model_command(out_dir: Path, steps: int, seed: int, benchmark_dir: Path | None) -> None:
+@click.option("--force", is_flag=True, help="Train again even if OUT_DIR holds a model of the same recipe.")
+def tiny_model_command(out_dir: Path, steps: int, seed: int, benchmark_dir: Path | None, force: bool) -> None:
     """Train the tiny offline demo model (random init, local tokenizer, CPU) into OUT_DIR.
 
     It answers the example benchmark (examples/arithmetic) in the expected formats;
-    evaluate it with: run-eval hf/./OUT_DIR examples/arithmetic
+    evaluate it with: run-eval hf/./OUT_DIR examples/arithmetic. A model of the same recipe
+    (code, data, steps, seed, library versions) already in OUT_DIR is kept (see --force).
     """
     try:
         from run_eval.runner.models.tiny import build
     except ImportError as ex:
         fail(f"the tiny model needs the 'local' extra ({ex.name} is missing): pip install -e '.[local]'",
              EXIT_USAGE)
-    path = build(out_dir, benchmark_dir=benchmark_dir, steps=steps, seed=seed,
+    path = build(out_dir, benchmark_dir=benchmark_dir, steps=steps, seed=seed, force=force,
                  progress=lambda msg: click.echo(msg, err=True))
     click.echo(f"tiny model written to {path}")

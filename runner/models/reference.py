@@ -108,19 +108,16 @@ def pin_hub_model(ref: ModelRef, model_args: dict[str, Any]) -> tuple[ModelRef, 
 
     from huggingface_hub import HfApi, constants, snapshot_download
 
-    from run_eval.tasks.hub import SHA, hub_error
+    from run_eval.tasks.hub import hub_error, resolve_commit
 
     args = dict(model_args)
     rev = ref.requested_revision or args.pop("revision", None) or "main"
     what = f"MODEL {ref.spec}@{rev}" if rev != "main" else f"MODEL {ref.spec!r}"
     try:
-        if constants.HF_HUB_OFFLINE:
-            sha = rev if SHA.match(str(rev)) else Path(
-                snapshot_download(ref.name, revision=str(rev), allow_patterns=[])).name
-            ignore = None
-        else:
-            info = HfApi().model_info(ref.name, revision=str(rev))
-            sha = str(info.sha)
+        sha = resolve_commit(ref.name, str(rev), "model")
+        ignore = None
+        if not constants.HF_HUB_OFFLINE:
+            info = HfApi().model_info(ref.name, revision=sha)
             names = [s.rfilename for s in info.siblings or []]
             ignore = OTHER_WEIGHTS if any(n.endswith(".safetensors") for n in names) else None
         if ref.provider in HF_PROVIDERS and "model_path" not in args:

@@ -163,6 +163,33 @@ def _replace_dir(src: Path, dst: Path) -> None:
         os.replace(src, dst)
 
 
+RECIPE_FILE = "run-eval-recipe.json"
+
+
+def recipe(benchmark_dir: Path | None, *, steps: int, seed: int) -> dict[str, str | int | None]:
+    """Everything a build depends on; the same recipe builds the same model (on one torch build)."""
+    import tokenizers
+    import transformers
+
+    from run_eval.tasks.pins import file_sha256, tree_digest
+
+    data = None
+    if benchmark_dir is not None:
+        folder = benchmark_dir / "data" if (benchmark_dir / "data").is_dir() else benchmark_dir
+        data = tree_digest(folder)
+    return {"builder": file_sha256(Path(__file__)), "benchmark_data": data, "steps": steps, "seed": seed,
+            "torch": torch.__version__, "transformers": transformers.__version__,
+            "tokenizers": tokenizers.__version__}
+
+
+def built_from(folder: Path) -> dict | None:
+    """The recipe a model folder was built from (None when it has none or is not one)."""
+    try:
+        return json.loads((folder / RECIPE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
 def build(
     out_dir: str | Path,
     *,
@@ -170,6 +197,7 @@ def build(
     steps: int = 300,
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
+    force: bool = False,
 ) -> Path:
     """Train the tiny model and save it (model + tokenizer) to ``out_dir``; return its path.
 
@@ -179,12 +207,20 @@ def build(
     (holding ``data/*.jsonl``) whose test items must stay out of training; with ``None``
     all 100 sums are trained on. ``progress`` receives one-line status messages.
     Takes about 30 s for 300 steps on 2 CPU cores.
+
+    The folder records its recipe (``RECIPE_FILE``: this builder's code, the benchmark's
+    data, steps, seed, and the torch/transformers/tokenizers versions); when ``out_dir``
+    already holds a model of the same recipe it is kept as it is, unless ``force``.
     """
     if steps < 1:
         raise ValueError("steps must be at least 1")
     say = progress or (lambda _msg: None)
     out = Path(out_dir).resolve()
     bench = Path(benchmark_dir) if benchmark_dir is not None else None
+    made_by = recipe(bench, steps=steps, seed=seed)
+    if not force and built_from(out) == made_by:
+        say(f"{out} was built from this recipe already (same code, data, steps, seed and libraries); kept")
+        return out
     rng = random.Random(seed)
     torch.manual_seed(seed)
 
@@ -228,6 +264,7 @@ def build(
     try:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
+        (tmp / RECIPE_FILE).write_text(json.dumps(made_by, indent=1, sort_keys=True) + "\n", encoding="utf-8")
         file_mode = tmp.stat().st_mode & 0o666
         for f in tmp.iterdir():  # some writers leave 0600 files
             f.chmod(file_mode)
