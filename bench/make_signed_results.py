@@ -4,10 +4,10 @@
 
 Writes OUT_DIR/.eval_results/bench-00000.yaml ... (one signed entry each), built the way
 `run-eval run` builds them (runner/run/record.py): an ``EvalResultEntry`` written with
-``eval_result_entries_to_yaml``, claims from ``signing.token.build_claims`` with a full
+``eval_result_entries_to_yaml``, claims from ``run_eval.signing.token.build_claims`` with a full
 set of model/dataset/spec/metric/run/evidence/executor claims, signed with
-``signing.token.sign`` and dumped with ``signing.results.dump_raw``. The signing keys are
-throwaway keys made with ``signing.keys.generate_key`` in OUT_DIR/keys/ (never your own
+``run_eval.signing.token.sign`` and dumped with ``run_eval.signing.results.dump_raw``. The signing keys are
+throwaway keys made with ``run_eval.signing.keys.generate_key`` in OUT_DIR/keys/ (never your own
 key); OUT_DIR/trust.yaml trusts them (pass it to ``run-eval verify --trust``).
 """
 
@@ -19,7 +19,6 @@ import random
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from huggingface_hub import EvalResultEntry, eval_result_entries_to_yaml  # noqa: E402
 
@@ -36,7 +35,7 @@ def _sha(text: str) -> str:
 
 
 def task_spec(i: int) -> dict:
-    """A task entry after defaults, shaped like tasks.spec's as_dict() of a multiple-choice task."""
+    """A task entry after defaults, shaped like run_eval.tasks.spec's as_dict() of a multiple-choice task."""
     return {
         "id": "default",
         "config": "default",

@@ -93,3 +93,10 @@ def test_verify_plain_output_has_every_entry(tmp_path):
     assert [r[3] for r in rows] == ["verified", "verified", "unsigned", "invalid"]
     assert rows[3][4].startswith("hash mismatch: value")
     assert lines[-1] == "2 verified, 1 unsigned, 1 invalid"
+
+
+def test_python_m_run_eval_is_the_command(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "run_eval", "--help"], capture_output=True, text=True, cwd=tmp_path,
+                          stdin=subprocess.DEVNULL, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("Usage: run-eval MODEL BENCHMARK [OPTIONS] | COMMAND [ARGS]...")
