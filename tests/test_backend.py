@@ -118,7 +118,7 @@ def test_one_model_load_per_run(tiny_model, tmp_path, monkeypatch, backend):
 
     monkeypatch.setattr(hb, "_LOADED", {})  # as in a new process: no model loaded by an earlier test
     options = RunOptions(task_ids=("addition",), limit=2, max_tokens=2, backend=backend)
-    outcome = execute(RunRequest.from_options(f"hf/{tiny_model}", str(EXAMPLE), options, log_dir=tmp_path / "logs",
+    outcome = execute(RunRequest(f"hf/{tiny_model}", str(EXAMPLE), options, log_dir=tmp_path / "logs",
                                               output_dir=tmp_path, display="none"))
     assert outcome.results[0].samples == 2
     assert loads == ["LlamaForCausalLM"]

@@ -75,7 +75,7 @@ def run_here(model: str, benchmark: str, options: RunOptions, *, resume: bool, l
     from run_eval.runner.run.request import RunFailed, RunInterrupted, RunRequest
 
     try:
-        req = RunRequest.from_options(
+        req = RunRequest(
             model, benchmark, options, log_dir=log_dir, output_dir=output_dir, model_id=model_id,
             dataset_id=dataset_id, display=None if sys.stdout.isatty() else "plain",
             expect_spec=dict(e.partition("=")[::2] for e in expect_spec), resume=resume,

@@ -259,7 +259,7 @@ def local_runner(forwarded_display: str | None = "none") -> Callable[..., Any]:
 
     def run(model_arg: str, bench_arg: str, task_id: str, c: dict[str, Any], sample_ids: list | None,
             workdir: Path) -> Any:
-        req = RunRequest.from_options(
+        req = RunRequest(
             model_arg, bench_arg, recorded_options(c, task_id, sample_ids),
             log_dir=workdir / "logs", output_dir=workdir, model_id=c["model"]["id"],
             dataset_id=c["dataset"]["id"] if c["dataset"].get("pin") != "hub" else None,

@@ -34,12 +34,12 @@ def execute(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) ->
     benchmark, spec, built, model = p.benchmark, p.spec, p.built, p.model
     decoding = decoding_settings(
         model,
-        seed=req.seed,
-        temperature=req.temperature,
-        max_tokens=req.max_tokens,
-        max_connections=req.max_connections,
+        seed=req.options.seed,
+        temperature=req.options.temperature,
+        max_tokens=req.options.max_tokens,
+        max_connections=req.options.max_connections,
         model_args=p.model_args,
-        backend=req.backend,
+        backend=req.options.backend,
     )
     for b in built:
         b.task.metadata = (b.task.metadata or {}) | {
@@ -66,7 +66,7 @@ def execute(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) ->
             [b.task for b in fresh],
             model=decoding.model,
             model_args=decoding.model_args,
-            limit=req.limit,
+            limit=req.options.limit,
             sample_id=req.sample_ids,
             log_dir=str(req.log_dir),
             display=req.display,  # type: ignore[arg-type]
@@ -95,10 +95,10 @@ def execute(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) ->
             failures.append(
                 f"task {b.spec.task_id!r} {log.status}: {one_line(reason)} (Inspect log: {log.location})"
             )
-        elif errored and len(errored) > errors_allowed(req.allow_errors, run):
+        elif errored and len(errored) > errors_allowed(req.options.allow_errors, run):
             first = next(s for s in log.samples if s.error is not None)
-            allowed = "" if req.allow_errors is None else \
-                f" (--allow-errors {req.allow_errors:g} allows {errors_allowed(req.allow_errors, run)})"
+            allowed = "" if req.options.allow_errors is None else \
+                f" (--allow-errors {req.options.allow_errors:g} allows {errors_allowed(req.options.allow_errors, run)})"
             failures.append(
                 f"task {b.spec.task_id!r}: {len(errored)} of {run} samples failed{allowed}, "
                 f"first: {one_line(first.error.message)} (Inspect log: {log.location})"

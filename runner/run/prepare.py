@@ -30,7 +30,7 @@ def prepare(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) ->
     """Everything that can fail on bad input, done before a model is loaded."""
     benchmark = resolve_benchmark(req.benchmark, dataset_id=req.dataset_id)
     spec = load_spec(benchmark.eval_yaml)
-    selected = spec.select(list(req.task_ids))
+    selected = spec.select(list(req.options.task_ids))
     for t in selected:
         want = req.expect_spec.get(t.task_id)
         if want is not None and want != t.fingerprint():
@@ -38,7 +38,7 @@ def prepare(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) ->
                              f"the one this run was submitted with ({want[:12]})"])
     model, model_args = pin_hub_model(resolve_model(req.model, model_id=req.model_id), req.model_args)
     read_entries(result_path(req.output_dir, benchmark.name))  # fail now, not after the run
-    built = build_tasks(benchmark, spec, selected, seed=req.seed, epochs=req.epochs)
+    built = build_tasks(benchmark, spec, selected, seed=req.options.seed, epochs=req.options.epochs)
     key, created = load_or_create()
     if created:
         notify(

@@ -57,11 +57,11 @@ def run_record(
             "eval_yaml_sha256": spec.sha256,
             "task": b.spec.as_dict(),
         },
-        "seed": req.seed,
+        "seed": req.options.seed,
         "shuffle_choices_seed": b.shuffle_seed,
-        "epochs": req.epochs if req.epochs is not None else m.epochs,
+        "epochs": req.options.epochs if req.options.epochs is not None else m.epochs,
         "epoch_reducer": m.epoch_reducer or "mean",
-        "limit": req.limit,
+        "limit": req.options.limit,
         "decoding": decoding,
         "backend": backend,
         "generate_config": generate_config,
@@ -158,20 +158,20 @@ def notes_line(
     run_ids: list[str],
 ) -> str:
     m = b.spec.model
-    epochs = req.epochs if req.epochs is not None else m.epochs
+    epochs = req.options.epochs if req.options.epochs is not None else m.epochs
     parts = [
         f"inspect-ai {package_version('inspect_ai')} via run-eval {package_version('run-eval')}",
         "solvers: " + ", ".join(s.name for s in m.solvers),
         f"scorer: {m.scorers[0].name} ({r.metric})",
         f"epochs: {epochs} ({m.epoch_reducer or 'mean'})",
-        f"seed: {req.seed}",
+        f"seed: {req.options.seed}",
         f"decoding: {decoding.mode}",
         f"backend: {decoding.backend}",
     ]
     if b.shuffle_seed is not None:
         parts.append(f"choices shuffled with seed {b.shuffle_seed}")
-    if req.limit is not None and req.limit < b.samples:
-        parts.append(f"limit: {min(req.limit, b.samples)} of {b.samples} samples")
+    if req.options.limit is not None and req.options.limit < b.samples:
+        parts.append(f"limit: {min(req.options.limit, b.samples)} of {b.samples} samples")
     if r.errored:
         parts.append(f"{r.errored} of {r.run_samples} samples failed (left out of the score)")
     if set(run_ids) != set(all_ids):

@@ -8,7 +8,7 @@ from typing import Any
 
 from run_eval.runner.errors import LinesError
 from run_eval.runner.models.reference import ModelRef, parse_model_args
-from run_eval.runner.run.options import DEFAULT_SEED, RunOptions
+from run_eval.runner.run.options import RunOptions
 from run_eval.tasks.source import Benchmark
 
 
@@ -22,40 +22,28 @@ class RunInterrupted(RunFailed):
 
 @dataclass
 class RunRequest:
+    """One run: MODEL on BENCHMARK with these options, and where its files go."""
+
     model: str
     benchmark: str
-    task_ids: tuple[str, ...] = ()
-    limit: int | None = None
-    epochs: int | None = None
-    seed: int = DEFAULT_SEED
-    max_tokens: int | None = None
-    temperature: float | None = None
-    max_connections: int | None = None
-    model_args: dict[str, Any] = field(default_factory=dict)
+    options: RunOptions = field(default_factory=RunOptions)
     log_dir: Path = Path("logs")
     output_dir: Path = Path(".")
     model_id: str | None = None
     dataset_id: str | None = None
     display: str | None = None  # Inspect display type; None = Inspect's default
-    backend: str = "auto"  # see runner/models/decoding.py, backend_model
     expect_spec: dict[str, str] = field(default_factory=dict)  # task id -> fingerprint (jobs)
-    sample_ids: list[str] | None = None  # evaluate only these samples (reproduce --samples)
     resume: bool = False  # continue this run's unfinished Inspect logs in log_dir (runner/run/resume.py)
-    allow_errors: float | None = None  # errored samples a task may leave out: a count >= 1, or a fraction < 1
 
-    @classmethod
-    def from_options(cls, model: str, benchmark: str, options: RunOptions, **where: Any) -> RunRequest:
-        """A request for these run options; ``where``: log_dir, output_dir, model_id, display, ...
-        Raises ModelError for a bad ``-M``."""
-        return cls(
-            model=model, benchmark=benchmark, task_ids=options.task_ids, limit=options.limit,
-            epochs=options.epochs, seed=options.seed, max_tokens=options.max_tokens,
-            temperature=options.temperature, max_connections=options.max_connections,
-            model_args=parse_model_args(options.model_args), backend=options.backend,
-            allow_errors=options.allow_errors,
-            sample_ids=[int(i) if str(i).isdigit() else i for i in options.sample_ids] or None,
-            **where,
-        )
+    @property
+    def model_args(self) -> dict[str, Any]:
+        """The ``-M`` options as values (YAML scalars); ModelError for a bad one."""
+        return parse_model_args(self.options.model_args)
+
+    @property
+    def sample_ids(self) -> list[int | str] | None:
+        """The samples to evaluate (numeric ids as Inspect numbers them), or None for all."""
+        return [int(i) if str(i).isdigit() else i for i in self.options.sample_ids] or None
 
 
 @dataclass(frozen=True)
