@@ -78,6 +78,20 @@ def run_cli(*args: str, cwd: Path, timeout: int = 600, env: dict | None = None) 
     )
 
 
+def start_cli(*args: str, cwd: Path, env: dict | None = None, cmd: list[str] | None = None) -> subprocess.Popen:
+    """`run-eval ARGS` (or `cmd ARGS`) started as a process, to run beside another: two
+    independent commands at once use both cores. Collect it with `finish`."""
+    exe = shutil.which("run-eval")
+    return subprocess.Popen([*(cmd or ([exe] if exe else [sys.executable, "-m", "run_eval"])), *args], cwd=cwd,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL)
+
+
+def finish(proc: subprocess.Popen, timeout: int = 600) -> subprocess.CompletedProcess:
+    out, err = proc.communicate(timeout=timeout)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
 def run_inproc(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
     """`run-eval ARGS` in this process (its `main`, as the console script calls it), with the
     working folder and environment it would have, and its output captured: the same exit

@@ -270,7 +270,6 @@ def test_verify_with_logs_and_trust(full_run, tmp_path):
     logs = [d["source"]["url"] for d in data]
     pub = tmp_path / "pub.pem"
     assert run_inproc("keys", "export", "-o", str(pub), cwd=work).returncode == 0
-    store = tmp_path / "trust.yaml"
     home = {"RUN_EVAL_HOME": str(tmp_path / "verifier-home")}
     assert run_inproc("keys", "trust", str(pub), "--role", "evaluator", "--name", "tester", cwd=work, env=home).returncode == 0
     proc = run_inproc("verify", str(file), "--log", logs[0], "--log", logs[1], "--json", cwd=work, env=home)

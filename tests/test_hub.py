@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import EXAMPLE, HUB_TOKEN, assert_clean_error, hub_cli, run_cli, secret_leaks
+from conftest import EXAMPLE, HUB_TOKEN, assert_clean_error, finish, hub_cli, run_inproc, secret_leaks, start_cli
 
 pytestmark = pytest.mark.hub
 TOKEN = HUB_TOKEN
@@ -49,14 +48,17 @@ def test_hub_benchmark_and_model_are_pinned_to_commits(hub, hub_run):
 def test_a_later_commit_does_not_move_a_pinned_run(hub, tmp_path):
     old = hub.bench_sha
     new = hub.commit("org/bench", "dataset", {"data/addition.jsonl": b'{"question": "What is 1 + 1?", "answer": "2", "id": "x"}\n'})
-    out_old = tmp_path / "old"
-    proc = run(hub, "hf/org/tiny", f"org/bench@{old}", "--task", "addition", "--limit", "2",
-               "--max-tokens", "2", "--output-dir", str(out_old), cwd=tmp_path)
+    out_old, out_new = tmp_path / "old", tmp_path / "new"
+    # the two runs at once (they share only the HF cache, which huggingface_hub locks)
+    pinned = start_cli("hf/org/tiny", f"org/bench@{old}", "--task", "addition", "--limit", "2",
+                       "--max-tokens", "2", "--output-dir", str(out_old), "--log-dir", "logs-old", cwd=tmp_path,
+                       env=hub.env)
+    latest = start_cli("hf/org/tiny", "org/bench", "--task", "addition", "--max-tokens", "2",
+                       "--output-dir", str(out_new), "--log-dir", "logs-new", cwd=tmp_path, env=hub.env)
+    proc = finish(pinned)
     assert proc.returncode == 0, proc.stderr
     assert results(out_old / ".eval_results" / "bench.yaml")[0]["dataset"]["revision"] == old
-    out_new = tmp_path / "new"
-    proc = run(hub, "hf/org/tiny", "org/bench", "--task", "addition", "--max-tokens", "2",
-               "--output-dir", str(out_new), cwd=tmp_path)
+    proc = finish(latest)
     assert proc.returncode == 0, proc.stderr
     assert "1/1" in proc.stdout  # the new commit has one row
     assert results(out_new / ".eval_results" / "bench.yaml")[0]["dataset"]["revision"] == new
@@ -108,16 +110,14 @@ def test_parity_with_inspects_own_loader_on_the_tiny_model(hub, tmp_path, tiny_m
 
     inspect_cli = shutil.which("inspect")
     assert inspect_cli, "the inspect CLI ships with inspect-ai"
-    theirs = subprocess.run(
-        [inspect_cli, "eval", f"hf/org/bench@{hub.bench_sha}", "--model", f"hf/{tiny_model}",
-         "-M", "do_sample=false", "--seed", "42", "--max-tokens", "8", "--log-dir", str(tmp_path / "theirs"),
-         "--display", "none"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=600, env={**__import__("os").environ, **hub.env},
-        stdin=subprocess.DEVNULL,
-    )
+    # Inspect's CLI and run-eval at once (independent processes, one core each)
+    theirs = start_cli("eval", f"hf/org/bench@{hub.bench_sha}", "--model", f"hf/{tiny_model}",
+                       "-M", "do_sample=false", "--seed", "42", "--max-tokens", "8", "--log-dir",
+                       str(tmp_path / "theirs"), "--display", "none", cwd=tmp_path, env=hub.env, cmd=[inspect_cli])
+    ours = start_cli("hf/org/tiny", f"org/bench@{hub.bench_sha}", "--max-tokens", "8",
+                     "--log-dir", str(tmp_path / "ours"), cwd=tmp_path, env=hub.env)
+    theirs, ours = finish(theirs), finish(ours)
     assert theirs.returncode == 0, theirs.stdout + theirs.stderr
-    ours = run(hub, "hf/org/tiny", f"org/bench@{hub.bench_sha}", "--max-tokens", "8",
-               "--log-dir", str(tmp_path / "ours"), cwd=tmp_path)
     assert ours.returncode == 0, ours.stderr
 
     def by_task(folder: Path) -> dict:
@@ -160,7 +160,7 @@ def test_push_opens_a_pr_and_keeps_other_entries(hub, hub_run, tmp_path):
     # what landed verifies, bound to the model repo
     (tmp_path / "pulled" / ".eval_results").mkdir(parents=True)
     (tmp_path / "pulled" / ".eval_results" / "bench.yaml").write_text(yaml.safe_dump(pushed))
-    check = run_cli("verify", str(tmp_path / "pulled"), "--model", "org/tiny", "--json", cwd=tmp_path)
+    check = run_inproc("verify", str(tmp_path / "pulled"), "--model", "org/tiny", "--json", cwd=tmp_path)
     statuses = [e["status"] for e in json.loads(check.stdout)["entries"]]
     assert statuses == ["unsigned", "self-signed"]
     listed = run(hub, "results", "org/tiny", "--json", cwd=tmp_path)
