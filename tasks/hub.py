@@ -37,6 +37,8 @@ def hub_error(ex: BaseException, what: str, repo_id: str, repo_type: str = "data
     if isinstance(ex, e.RepositoryNotFoundError):
         return (f"{what}: no such {repo_type} repo on the Hub, or it is private and you are not "
                 "logged in (hf auth login, or set HF_TOKEN)")
+    if isinstance(ex, e.LocalTokenNotFoundError):
+        return f"{what}: you are not logged in to the Hub; log in (hf auth login) or set HF_TOKEN"
     if isinstance(ex, e.OfflineModeIsEnabled) or isinstance(ex, e.LocalEntryNotFoundError):
         return (f"{what}: not in the local Hugging Face cache and the Hub cannot be used "
                 "(HF_HUB_OFFLINE is set, or the network is down); run once online to cache it")

@@ -30,6 +30,10 @@ def push_command(model_repo: str, files: tuple[Path, ...], no_pr: bool, allow_su
     from run_eval.runner.publish.push import PushError, check_files, push
     from run_eval.signing.trust import load_trust_stores
 
+    from run_eval.tasks.hub import is_repo_id
+
+    if not is_repo_id(model_repo):
+        raise click.BadParameter("expected a Hub model id like 'org/name'", param_hint=f"MODEL_REPO {model_repo!r}")
     try:
         store = load_trust_stores(trust_files)
     except SigningError as ex:

@@ -22,6 +22,10 @@ def results_command(model_repo: str, trust_files: tuple[Path, ...], as_json: boo
     from run_eval.runner.publish.published import HubResultsError, list_results
     from run_eval.signing.trust import load_trust_stores
 
+    from run_eval.tasks.hub import is_repo_id
+
+    if not is_repo_id(model_repo):
+        raise click.BadParameter("expected a Hub model id like 'org/name'", param_hint=f"MODEL_REPO {model_repo!r}")
     try:
         store = load_trust_stores(trust_files)
     except SigningError as ex:

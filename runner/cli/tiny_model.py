@@ -30,4 +30,4 @@ def tiny_model_command(out_dir: Path, steps: int, seed: int, benchmark_dir: Path
              EXIT_USAGE)
     path = build(out_dir, benchmark_dir=benchmark_dir, steps=steps, seed=seed, force=force,
                  progress=lambda msg: click.echo(msg, err=True))
-    click.echo(f"tiny model written to {path}")
+    click.echo(f"tiny model: {path}")
