@@ -22,6 +22,7 @@ from joserfc import jws
 from joserfc.errors import BadSignatureError, JoseError
 from joserfc.jwk import OKPKey
 
+from run_eval.signing.claims import Claims, ClaimsError
 from run_eval.signing.keys import PublicKey, SigningKey
 
 VERSION = 1
@@ -46,14 +47,17 @@ def entry_hash(entry: dict[str, Any]) -> str:
 
 
 def build_claims(entry: dict[str, Any], **claims: Any) -> dict[str, Any]:
-    """version, hash, iat, entry, plus the caller's model/dataset/spec/metric/run/evidence/executor."""
-    return {
+    """version, hash, iat, entry, plus the caller's model/dataset/spec/metric/run/evidence/executor;
+    checked against the typed claims (signing/claims.py), so nothing malformed is ever signed."""
+    payload = {
         "version": VERSION,
         "hash": entry_hash(entry),
         "iat": int(time.time()),
         "entry": signed_view(entry),
         **claims,
     }
+    Claims.from_payload(payload)  # ClaimsError: a bug of the caller, not the user's input
+    return payload
 
 
 def sign(claims: dict[str, Any], key: SigningKey) -> str:
@@ -65,17 +69,16 @@ def sign(claims: dict[str, Any], key: SigningKey) -> str:
 
 @dataclass(frozen=True)
 class Checked:
-    """A token whose signature is valid: the signer's key and the claims."""
+    """A token whose signature is valid: the signer's key, the claims typed, and the payload
+    exactly as signed (for a reader that wants the JSON itself)."""
 
     key: PublicKey
-    claims: dict[str, Any]
+    claims: Claims
+    payload: dict[str, Any]
 
 
 MAX_TOKEN_CHARS = 64 * 1024  # a run-eval token is about 2.5 KB
 MAX_JSON_DEPTH = 32  # our claims nest 4 deep
-# object claims the verifier and the commands read; required ones first
-_OBJECT_CLAIMS = ("model", "dataset", "metric", "entry")
-_OPTIONAL_OBJECT_CLAIMS = ("spec", "run", "evidence", "executor")
 
 
 def show(value: Any, limit: int = 60) -> str:
@@ -265,17 +268,11 @@ def check_signature(token: Any) -> Checked:
     version = claims.get("version")
     if version != VERSION or type(version) is not int:
         raise TokenInvalid(f"unsupported token version {show(version)} (expected {VERSION})")
-    for name in ("hash", "iat", *_OBJECT_CLAIMS):
-        if name not in claims:
-            raise TokenInvalid(f"malformed token: claim {name!r} is missing")
-    if not isinstance(claims["hash"], str):
-        raise TokenInvalid("malformed token: claim 'hash' is not a string")
-    if type(claims["iat"]) not in (int, float):
-        raise TokenInvalid("malformed token: claim 'iat' is not a number")
-    for name in _OBJECT_CLAIMS + _OPTIONAL_OBJECT_CLAIMS:
-        if not isinstance(claims.get(name, {}), dict) and not (name in _OPTIONAL_OBJECT_CLAIMS and claims[name] is None):
-            raise TokenInvalid(f"malformed token: claim {name!r} is not a JSON object")
-    return Checked(key=key, claims=claims)
+    try:
+        typed = Claims.from_payload(claims)
+    except ClaimsError as ex:
+        raise TokenInvalid(f"malformed token: {ex}") from None
+    return Checked(key=key, claims=typed, payload=claims)
 
 
 def _one_line(ex: BaseException) -> str:

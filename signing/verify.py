@@ -1,170 +1,157 @@
-"""Offline verification of result entries: one status per entry, with the reason.
+"""The trust decision, made once: a result entry and the user's trust stores in, one
+immutable :class:`Verdict` out (in the manner of sigstore-python's verification results).
 
 verified    valid signature by a trusted ``executor`` key
 signed      valid signature by a trusted ``evaluator`` key
 self-signed valid signature, key not in the trust store (integrity only)
 unsigned    no verifyToken
-invalid     anything else, with the reason
+invalid     anything else, with the reason (what was found, what was expected)
+
+Every command that reads a token (``verify``, ``push``, ``results``, ``reproduce``,
+``diff``, ``sweep``, and fetching a job's result) calls :func:`decide` with the stores of
+:func:`run_eval.signing.trust.load_trust_stores`, so a revocation or a validity window
+counts everywhere. Checks of evidence (``--log``) and of the job online (``--online``)
+give results of their own (:class:`Check`); an entry whose check fails is invalid.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 from run_eval import safeyaml
-from run_eval.signing.evidence import log_sha256, recompute_metric, samples_sha256
+from run_eval.signing.claims import Claims
 from run_eval.signing.results import RESULTS_DIR, safe_load_yaml
 from run_eval.signing.token import Checked, TokenInvalid, check_signature, entry_hash, show, signed_view
 from run_eval.signing.trust import TrustStore
 
-STATUSES = ("verified", "signed", "self-signed", "unsigned", "invalid")
+Status = Literal["verified", "signed", "self-signed", "unsigned", "invalid"]
+STATUSES: tuple[Status, ...] = ("verified", "signed", "self-signed", "unsigned", "invalid")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Verdict:
-    file: str
-    index: int
-    task_id: str | None
-    status: str
-    reason: str | None = None
-    kid: str | None = None
-    signer: str | None = None  # the trust store's name for the key
-    model: str | None = None
+    """What the trust decision says of one entry. ``claims`` are the token's typed claims
+    when its signature holds (whatever the trust store says), else None."""
+
+    status: Status
+    reason: str | None = None  # why invalid: what was found and what was expected
+    task_id: Any = None
     value: Any = None
-    evidence: str | None = None  # what --log checked
+    model: Any = None  # the model id the token is bound to
+    kid: str | None = None  # the signing key's thumbprint
+    signer: str | None = None  # the trust store's name for the key
+    claims: Claims | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def usable(self) -> bool:
+        """A valid signature: the claims can be believed to be what the signer signed."""
+        return self.status in ("verified", "signed", "self-signed")
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in vars(self).items()}
+        return {"task_id": self.task_id, "status": self.status, "reason": self.reason, "kid": self.kid,
+                "signer": self.signer, "model": self.model, "value": self.value}
+
+
+@dataclass(frozen=True)
+class Check:
+    """The result of a check beyond the signature (evidence, online): ``ok`` None when it
+    was not made, with a note saying why; False makes the entry invalid, with the note as
+    the reason."""
+
+    ok: bool | None
+    note: str
+
+
+@dataclass(frozen=True)
+class EntryReport:
+    """One entry of a verified file: the decision and any further checks."""
+
+    file: str
+    index: int
+    verdict: Verdict
+    checks: tuple[Check, ...] = ()
+
+    @property
+    def status(self) -> Status:
+        return "invalid" if any(c.ok is False for c in self.checks) else self.verdict.status
+
+    @property
+    def reason(self) -> str | None:
+        failed = [c.note for c in self.checks if c.ok is False]
+        return failed[0] if failed else self.verdict.reason
+
+    @property
+    def evidence(self) -> str | None:
+        notes = [c.note for c in self.checks if c.ok is not False]
+        return "; ".join(notes) if notes else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "index": self.index, **self.verdict.as_dict(), "status": self.status,
+                "reason": self.reason, "evidence": self.evidence}
 
 
 @dataclass
 class Report:
-    verdicts: list[Verdict] = field(default_factory=list)
+    entries: list[EntryReport] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # files that could not be read at all
 
     @property
     def ok(self) -> bool:
-        return not self.problems and all(v.status != "invalid" for v in self.verdicts)
+        return not self.problems and all(e.status != "invalid" for e in self.entries)
 
 
-def find_result_files(paths: list[Path]) -> tuple[list[Path], list[str]]:
-    files: list[Path] = []
-    problems: list[str] = []
-    for p in paths:
-        if p.is_dir():
-            pattern = "*.yaml" if p.name == RESULTS_DIR else f"{RESULTS_DIR}/*.yaml"
-            found = sorted(p.glob(pattern))
-            if not found:
-                problems.append(f"{p}: no {RESULTS_DIR}/*.yaml in this folder")
-            files += found
-        elif p.is_file():
-            files.append(p)
-        else:
-            problems.append(f"{p}: no such file or folder")
-    return files, problems
+# ------------------------------------------------------------------ the decision
 
-
-def load_entries(path: Path) -> list[Any]:
-    """The entries of a result file; ValueError with one line (file, what, what to do)."""
-    try:
-        data = safe_load_yaml(safeyaml.read_bytes(path))
-    except OSError as ex:
-        raise ValueError(f"{path}: cannot read ({ex.strerror or type(ex).__name__})") from None
-    except safeyaml.YamlInputError as ex:
-        raise ValueError(f"{path}: not a readable result file: {ex}; fix the file or ask its author") from None
-    if not isinstance(data, list):
-        raise ValueError(f"{path}: not a result file (expected a list of entries); fix the file or ask its author")
-    return data
-
-
-OnlineCheck = Callable[["Verdict", dict[str, Any]], None]
-
-
-def verify_paths(paths: list[Path], *, trust: TrustStore, model_id: str | None = None,
-                 logs: list[Path] | None = None, online: OnlineCheck | None = None) -> Report:
-    """Every entry of the result files under ``paths``, verified offline. ``online``, when
-    given, is called with each entry whose signature holds (verdict, claims) to add a check
-    that needs the network (runner/remote/online.py); this package makes no network call."""
-    report = Report()
-    files, report.problems = find_result_files(paths)
-    log_index = _index_logs(logs or [], report.problems)
-    used_logs: set[Path] = set()
-    for f in files:
-        try:
-            entries = load_entries(f)
-        except ValueError as ex:
-            report.problems.append(str(ex))
-            continue
-        for i, raw in enumerate(entries):
-            v, checked = _verify_entry(raw, trust=trust, model_id=model_id, file=str(f), index=i)
-            if log_index and v.status != "invalid" and v.status != "unsigned":
-                _check_evidence(v, raw, log_index, used_logs, checked.claims)
-            if online is not None and v.status not in ("invalid", "unsigned"):
-                online(v, checked.claims)
-            report.verdicts.append(v)
-    for path in set(log_index.values()) - used_logs:
-        report.problems.append(f"--log {path}: no verified entry points to this log (by dataset and task)")
-    return report
-
-
-def verify_entry(raw: Any, *, trust: TrustStore, model_id: str | None = None,
-                 file: str = "-", index: int = 0) -> Verdict:
-    return _verify_entry(raw, trust=trust, model_id=model_id, file=file, index=index)[0]
-
-
-def _verify_entry(raw: Any, *, trust: TrustStore, model_id: str | None, file: str,
-                  index: int) -> tuple[Verdict, Checked | None]:
-    """The verdict, and the checked token when its signature is valid (for --log and --online)."""
-    task_id = None
-    if isinstance(raw, dict) and isinstance(raw.get("dataset"), dict):
-        task_id = _plain(raw["dataset"].get("task_id"))
-    v = Verdict(file=file, index=index, task_id=task_id, status="invalid",
-                value=_plain(raw.get("value")) if isinstance(raw, dict) else None)
+def decide(raw: Any, trust: TrustStore, *, model_id: str | None = None) -> Verdict:
+    """The one trust decision for a result entry: signature (EdDSA, the header's key), the
+    token's binding to this entry, to ``model_id`` when given, then the trust store (the
+    key's role, revocation, validity window at the token's ``iat``)."""
     if not isinstance(raw, dict):
-        v.reason = "entry is not a mapping"
-        return v, None
+        return Verdict("invalid", f"the entry is not a mapping (got {type(raw).__name__})")
+    ds = raw.get("dataset")
+    base = {"task_id": _plain(ds.get("task_id")) if isinstance(ds, dict) else None, "value": _plain(raw.get("value"))}
     token = raw.get("verifyToken")
     if token is None:
-        v.status = "unsigned"
-        return v, None
-    checked = None
+        return Verdict("unsigned", **base)
     try:
         checked = check_signature(token)
-        v.kid = checked.key.kid
-        _check_binding(raw, checked)
-        claims = checked.claims
-        v.model = _plain(claims["model"].get("id"))
-        if model_id is not None and v.model != model_id:
-            raise TokenInvalid(f"the token is for model {show(v.model)}, not {model_id!r}")
-        v.status, v.signer = _trust_status(checked, trust)
     except TokenInvalid as ex:
-        v.status, v.reason = "invalid", str(ex)
-    return v, checked
+        return Verdict("invalid", str(ex), **base)
+    c = checked.claims
+    signed = {**base, "kid": checked.key.kid, "model": c.model.id}
+    try:
+        _check_binding(raw, checked)
+        if model_id is not None and c.model.id != model_id:
+            raise TokenInvalid(f"the token is for model {show(c.model.id)}, not {model_id!r}")
+        status, signer = _trust_status(checked, trust)
+    except TokenInvalid as ex:
+        return Verdict("invalid", str(ex), **signed)
+    return Verdict(status, None, signer=signer, claims=c, **signed)
 
 
 def _check_binding(raw: dict[str, Any], checked: Checked) -> None:
-    claims = checked.claims
-    if entry_hash(raw) != claims["hash"]:
-        signed = claims.get("entry") if isinstance(claims.get("entry"), dict) else {}
-        changed = _diff(signed_view(raw), signed)
+    c = checked.claims
+    if entry_hash(raw) != c.hash:
+        changed = _diff(signed_view(raw), c.entry)
         what = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
         verb = "differ" if len(changed) > 1 else "differs"
         raise TokenInvalid(f"hash mismatch: {what or 'the entry'} {verb} from what was signed")
     # the hash matches the entry; the claims must agree with it too
     ds = raw.get("dataset") if isinstance(raw.get("dataset"), dict) else {}
-    cds = claims["dataset"]
     pairs = [
-        ("value", raw.get("value"), claims["metric"].get("value"), "metric.value"),
-        ("dataset.id", ds.get("id"), cds.get("id"), "dataset.id"),
-        ("dataset.revision", ds.get("revision"), cds.get("revision"), "dataset.revision"),
-        ("dataset.task_id", ds.get("task_id"), cds.get("task_id"), "dataset.task_id"),
+        ("value", raw.get("value"), c.metric.value, "metric.value"),
+        ("dataset.id", ds.get("id"), c.dataset.id, "dataset.id"),
+        ("dataset.revision", ds.get("revision"), c.dataset.revision, "dataset.revision"),
+        ("dataset.task_id", ds.get("task_id"), c.dataset.task_id, "dataset.task_id"),
     ]
     for name, have, claimed, claim in pairs:
-        if have != claimed:
-            raise TokenInvalid(f"{name} {show(have)} differs from the token's {claim} {show(claimed)}")
+        if have != claimed or isinstance(have, bool) != isinstance(claimed, bool):
+            raise TokenInvalid(f"{name} is {show(have)}, the token's {claim} is {show(claimed)}")
 
 
 def _diff(a: Any, b: Any, prefix: str = "") -> list[str]:
@@ -185,36 +172,124 @@ def _plain(value: Any) -> Any:
     return show(value, 100)
 
 
-def _trust_status(checked: Checked, trust: TrustStore) -> tuple[str, str | None]:
+def _trust_status(checked: Checked, trust: TrustStore) -> tuple[Status, str | None]:
     k = trust.find(checked.key.kid)
     if k is None:
         return "self-signed", None
-    if k.revoked:
-        raise TokenInvalid(f"key {k.name!r} ({k.kid[:12]}…) is revoked")
-    iat = checked.claims.get("iat")
-    if not isinstance(iat, (int, float)) or isinstance(iat, bool):
-        raise TokenInvalid("malformed token: iat is not a number")
     try:
-        at = dt.datetime.fromtimestamp(iat, dt.timezone.utc)
+        at = dt.datetime.fromtimestamp(checked.claims.iat, dt.timezone.utc)
     except (OverflowError, ValueError, OSError):
-        raise TokenInvalid(f"malformed token: iat {show(iat)} is not a time") from None
+        raise TokenInvalid(f"malformed token: iat {show(checked.claims.iat)} is not a time") from None
+    if k.revoked:
+        raise TokenInvalid(f"key {k.name!r} ({k.kid[:12]}…) is revoked (since {_time(k.revoked)}; the token's "
+                           f"iat is {_time(at)}): no token of a revoked key is accepted")
     problem = k.window_problem(at)
     if problem:
         raise TokenInvalid(problem)
     return ("verified" if k.role == "executor" else "signed"), k.name
 
 
-def _index_logs(logs: list[Path], problems: list[str]) -> dict[tuple[str, str], Path]:
+def _time(when: dt.datetime) -> str:
+    return when.astimezone(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+# ------------------------------------------------------------------ files and checks
+
+def find_result_files(paths: list[Path]) -> tuple[list[Path], list[str]]:
+    """Result files: the files named, and every ``.eval_results/*.yaml`` in or below each
+    folder named (a folder of model folders, a sweep's output). Other hidden folders are
+    not searched."""
+    files: list[Path] = []
+    problems: list[str] = []
+    for p in paths:
+        if p.is_dir():
+            found = sorted(p.glob("*.yaml")) if p.name == RESULTS_DIR else _below(p)
+            if not found:
+                problems.append(f"{p}: no {RESULTS_DIR}/*.yaml in or below this folder")
+            files += found
+        elif p.is_file():
+            files.append(p)
+        else:
+            problems.append(f"{p}: no such file or folder")
+    return files, problems
+
+
+def _below(root: Path) -> list[Path]:
+    out = []
+    for folder, dirs, _files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") or d == RESULTS_DIR)
+        if Path(folder).name == RESULTS_DIR:
+            out += sorted(Path(folder).glob("*.yaml"))
+            dirs[:] = []
+    return out
+
+
+def load_entries(path: Path) -> list[Any]:
+    """The entries of a result file; ValueError with one line (file, what, what to do)."""
+    try:
+        data = safe_load_yaml(safeyaml.read_bytes(path))
+    except OSError as ex:
+        raise ValueError(f"{path}: cannot read ({ex.strerror or type(ex).__name__})") from None
+    except safeyaml.YamlInputError as ex:
+        raise ValueError(f"{path}: not a readable result file: {ex}; fix the file or ask its author") from None
+    if not isinstance(data, list):
+        raise ValueError(f"{path}: not a result file (expected a list of entries); fix the file or ask its author")
+    return data
+
+
+OnlineCheck = Callable[[Claims], Check]
+
+
+def verify_paths(paths: list[Path], *, trust: TrustStore, model_id: str | None = None,
+                 logs: list[Path] | None = None, online: OnlineCheck | None = None) -> Report:
+    """Every entry of the result files under ``paths``, decided, plus the evidence of
+    ``logs`` and, when given, the ``online`` check (runner/remote/online.py; this package
+    makes no network call) for each entry whose signature holds."""
+    report = Report()
+    files, report.problems = find_result_files(paths)
+    logs_by = _index_logs(logs or [], report.problems)
+    used_logs: set[Path] = set()
+    for f in files:
+        try:
+            entries = load_entries(f)
+        except ValueError as ex:
+            report.problems.append(str(ex))
+            continue
+        for i, raw in enumerate(entries):
+            v = decide(raw, trust, model_id=model_id)
+            checks = []
+            if logs_by and v.claims is not None:
+                checks.append(check_evidence(v.claims, logs_by, used_logs))
+            if online is not None and v.claims is not None:
+                checks.append(online(v.claims))
+            report.entries.append(EntryReport(str(f), i, v, tuple(checks)))
+    for path in sorted(set(logs_by.values()) - used_logs):
+        report.problems.append(f"--log {path}: no entry's token names this log (by its sha256, or by its dataset, "
+                               "task and model)")
+    return report
+
+
+@dataclass(frozen=True)
+class _LogKey:
+    sha256: str
+    dataset: tuple[Any, Any]  # (dataset id, task id)
+    model: tuple[Any, Any]  # (model id, model revision)
+
+
+def _index_logs(logs: list[Path], problems: list[str]) -> dict[_LogKey, Path]:
     if not logs:
         return {}
     from inspect_ai.log import read_eval_log
 
-    index: dict[tuple[str, str], Path] = {}
+    from run_eval.signing.evidence import log_sha256
+
+    index: dict[_LogKey, Path] = {}
     for path in logs:
         try:
             header = read_eval_log(str(path), header_only=True)
-            rec = (header.eval.metadata or {}).get("run_eval") or {}
-            key = (rec["dataset"]["id"], rec["dataset"]["task_id"])
+            rec = (header.eval.metadata or {})["run_eval"]
+            key = _LogKey(log_sha256(path), (rec["dataset"]["id"], rec["dataset"]["task_id"]),
+                          (rec["model"]["id"], rec["model"]["revision"]))
         except Exception:
             problems.append(f"--log {path}: not an Inspect log written by run-eval")
             continue
@@ -222,31 +297,36 @@ def _index_logs(logs: list[Path], problems: list[str]) -> dict[tuple[str, str], 
     return index
 
 
-def _check_evidence(v: Verdict, raw: dict[str, Any], index: dict[tuple[str, str], Path],
-                    used: set[Path], claims: dict[str, Any]) -> None:
+def check_evidence(c: Claims, logs_by: dict[_LogKey, Path], used: set[Path]) -> Check:
+    """The entry's evidence against the --log it names: the log by its sha256 (else the log of
+    the same dataset, task and model, to say it differs), its per-sample digest, and the value
+    recomputed from its samples."""
     from inspect_ai.log import read_eval_log
 
-    ds = raw.get("dataset") or {}
-    path = index.get((ds.get("id"), ds.get("task_id")))
-    if path is None:
-        v.evidence = "not checked (no --log for this entry)"
-        return
+    from run_eval.signing.evidence import recompute_metric, samples_sha256
+
+    if c.evidence is None:
+        return Check(None, "not checked (the token names no evidence)")
+    same = [(k, p) for k, p in logs_by.items() if k.sha256 == c.evidence.log_sha256]
+    if not same:
+        like = [p for k, p in logs_by.items()
+                if k.dataset == (c.dataset.id, c.dataset.task_id) and k.model == (c.model.id, c.model.revision)]
+        if like:
+            used.update(like)
+            return Check(False, f"--log {like[0]}: its sha256 is not the token's evidence.log_sha256 "
+                                f"({c.evidence.log_sha256[:12]}…)")
+        return Check(None, "not checked (no --log for this entry)")
+    path = same[0][1]
     used.add(path)
-    ev = claims.get("evidence") or {}
-    if log_sha256(path) != ev.get("log_sha256"):
-        v.status, v.reason = "invalid", f"--log {path}: differs from the token's evidence.log_sha256"
-        return
     log = read_eval_log(str(path))
-    if samples_sha256(log) != ev.get("samples_sha256"):
-        v.status, v.reason = "invalid", f"--log {path}: per-sample scores differ from evidence.samples_sha256"
-        return
-    metric = claims.get("metric") or {}
-    again = recompute_metric(log, metric.get("name", ""))
+    got = samples_sha256(log)
+    if got != c.evidence.samples_sha256:
+        return Check(False, f"--log {path}: per-sample scores digest {got[:12]}…, the token's "
+                            f"evidence.samples_sha256 is {c.evidence.samples_sha256[:12]}…")
+    again = recompute_metric(log, c.metric.name)
     if again.value is None:
-        v.evidence = f"log digests match; {again.note}"
-    elif abs(again.value - float(metric.get("value", float("nan")))) > 1e-9:
-        v.status, v.reason = "invalid", (
-            f"--log {path}: the samples give {metric.get('name')} {again.value!r}, "
-            f"the token claims {metric.get('value')!r}")
-    else:
-        v.evidence = f"log digests match; value recomputed ({again.note})"
+        return Check(True, f"log digests match; {again.note}")
+    if not math.isclose(again.value, c.metric.value, rel_tol=0.0, abs_tol=1e-9):
+        return Check(False, f"--log {path}: the samples give {c.metric.name} {again.value!r}, "
+                            f"the token claims {c.metric.value!r}")
+    return Check(True, f"log digests match; value recomputed ({again.note})")

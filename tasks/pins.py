@@ -46,7 +46,9 @@ def tree_digest(root: Path) -> str:
 
 
 def git_commit_if_clean(root: Path) -> str | None:
-    """The HEAD commit when root is the top of a git work tree with nothing changed or untracked."""
+    """The HEAD commit when root is the top of a git work tree with nothing changed or
+    untracked, and every file a run may read from it (those :func:`tree_files` lists) is in
+    that commit: a data file git ignores is not, so such a folder is pinned by content."""
     if not (root / ".git").exists() or shutil.which("git") is None:
         return None
 
@@ -62,6 +64,12 @@ def git_commit_if_clean(root: Path) -> str | None:
         status = git("status", "--porcelain", "--untracked-files=all")
         if status.returncode != 0 or status.stdout.strip():
             return None
+        tracked = git("ls-files", "-z")
+        if tracked.returncode != 0:
+            return None
+        in_commit = set(tracked.stdout.split("\0"))
+        if any(p.relative_to(root).as_posix() not in in_commit for p in tree_files(root)):
+            return None  # an ignored file (data, most likely) that the commit does not hold
         head = git("rev-parse", "HEAD")
     except (OSError, subprocess.SubprocessError):
         return None

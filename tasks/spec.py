@@ -263,14 +263,20 @@ def _describe_params(fn: Any) -> str:
     return ", ".join(names) if names else "no arguments"
 
 
-def _loc(loc: tuple[Any, ...]) -> str:
+# the tags pydantic puts in an error's location for the branch of a union it tried (a type
+# name, or a type with its parameters): not keys of the file
+_UNION_TAG = re.compile(r"^(str|int|float|bool|none|constrained-str|function-[\w-]+(\[.*\])?|"
+                        r"(list|dict|literal|tuple|set|frozenset)\[.*\])$")
+
+
+def _loc(loc: tuple[Any, ...], *, last_is_key: bool = False) -> str:
+    """An error's location as a key path (``.solvers[0].args``). ``last_is_key``: the last part
+    is a key the author wrote (an unknown key), whatever its name, even ``str`` or ``int``."""
     out = ""
-    for part in loc:
+    for i, part in enumerate(loc):
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in ("function-after", "constrained-str") or str(part).startswith(
-            ("list[", "dict[", "literal[", "str", "int", "bool", "function-")
-        ):
+        elif _UNION_TAG.match(str(part)) and not (last_is_key and i == len(loc) - 1):
             continue  # pydantic union-branch tags, not keys
         else:
             out += f".{_key_name(str(part))}"
@@ -289,7 +295,7 @@ def _format_error(err: dict[str, Any]) -> str:
     loc = tuple(err.get("loc", ()))
     kind = err.get("type", "")
     value = err.get("input")
-    path = _loc(loc)
+    path = _loc(loc, last_is_key=kind == "extra_forbidden")
     last = loc[-1] if loc else ""
     if kind == "missing":
         return f"{path}: required"

@@ -253,7 +253,7 @@ def test_every_entry_is_signed_and_verifies(full_run, tiny_model):
 
     data = read_results(file)
     log = read_eval_log(data[0]["source"]["url"])
-    claims = check_signature(data[0]["verifyToken"]).claims
+    claims = check_signature(data[0]["verifyToken"]).payload
     record = log.eval.metadata["run_eval"]
     assert claims["model"]["id"] == "me/tiny" and claims["model"]["revision"] == tree_digest(tiny_model)
     assert claims["dataset"]["revision"] == data[0]["dataset"]["revision"]

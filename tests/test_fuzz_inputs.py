@@ -30,7 +30,7 @@ from run_eval.signing.keys import load_key
 from run_eval.signing.results import parse_raw, read_raw
 from run_eval.signing.token import TokenInvalid, build_claims, check_signature, sign
 from run_eval.signing.trust import load_trust
-from run_eval.signing.verify import load_entries, verify_entry, verify_paths
+from run_eval.signing.verify import decide, load_entries, verify_paths
 from run_eval.tasks.errors import TasksError
 from run_eval.tasks.hub import data_patterns
 from run_eval.tasks.spec import load_spec
@@ -207,9 +207,10 @@ def read_result_bytes(data: bytes) -> None:
 
 def printable(report) -> None:
     """What the CLI does with a report: JSON and one tab-separated line per entry."""
-    json.dumps({"entries": [v.as_dict() for v in report.verdicts], "problems": report.problems})
-    for v in report.verdicts:
-        line = "\t".join((v.file, str(v.task_id), str(v.value), v.status, v.reason or v.signer or ""))
+    json.dumps({"entries": [v.as_dict() for v in report.entries], "problems": report.problems})
+    for v in report.entries:
+        line = "\t".join((v.file, str(v.verdict.task_id), str(v.verdict.value), v.status,
+                          v.reason or v.verdict.signer or ""))
         one_line(line)
     for p in report.problems:
         one_line(p)
@@ -253,7 +254,7 @@ def test_validly_signed_claims_of_any_shape(changes):
     except Exception:  # rfc8785 refuses what JSON cannot carry (NaN, huge ints)
         assume(False)
     for trust in (TRUST, TRUST.merged(TRUST)):
-        v = verify_entry({**entry, "verifyToken": token}, trust=trust, model_id="org/model")
+        v = decide({**entry, "verifyToken": token}, trust, model_id="org/model")
         assert v.status in ("self-signed", "invalid")
         if v.reason:
             one_line(v.reason)
@@ -322,7 +323,7 @@ def test_token_header_of_any_json(extra, keep_alg):
 
 
 def test_the_good_token_is_still_good():
-    assert check_signature(TOKEN).claims["model"]["id"] == "org/model"
+    assert check_signature(TOKEN).payload["model"]["id"] == "org/model"
 
 
 # --- explicit hostile inputs -------------------------------------------------------------

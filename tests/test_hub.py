@@ -38,7 +38,7 @@ def test_hub_benchmark_and_model_are_pinned_to_commits(hub, hub_run):
     assert entry["dataset"] == {"id": "org/bench", "task_id": "addition", "revision": hub.bench_sha}
     from run_eval.signing.token import check_signature
 
-    claims = check_signature(entry["verifyToken"]).claims
+    claims = check_signature(entry["verifyToken"]).payload
     assert claims["model"]["id"] == "org/tiny" and claims["model"]["revision"] == hub.model_sha
     assert claims["dataset"]["pin"] == "hub"
     assert claims["run"]["model_args"]["model_path"] == f"hf-snapshot:org/tiny@{hub.model_sha}"
@@ -223,6 +223,6 @@ def test_push_with_log_repo_keeps_the_token_valid(hub, hub_run, tmp_path):
     (name,) = [p for p in logs if p.endswith(".eval")]
     assert logs[name] == Path(results(hub_run)[0]["source"]["url"]).read_bytes()
     from run_eval.signing.trust import TrustStore
-    from run_eval.signing.verify import verify_entry
+    from run_eval.signing.verify import decide
 
-    assert verify_entry(entry, trust=TrustStore(), model_id="org/tiny").status == "self-signed"
+    assert decide(entry, TrustStore(), model_id="org/tiny").status == "self-signed"

@@ -119,7 +119,7 @@ def test_follow_then_fetch_the_signed_result_and_verify_online(hub, tmp_path):
     (entry,) = yaml.safe_load((tmp_path / ".eval_results" / "bench.yaml").read_text())
     from run_eval.signing.token import check_signature
 
-    claims = check_signature(entry["verifyToken"]).claims
+    claims = check_signature(entry["verifyToken"]).payload
     assert claims["executor"] == {"kind": "hf-jobs", "job_id": job["id"], "flavor": "a10g-small", "namespace": "org"}
     assert claims["model"]["revision"] == hub.model_sha and entry["dataset"]["revision"] == hub.bench_sha
     assert entry["source"]["url"].startswith(f"{hub.url}/datasets/org/run-eval-results/resolve/")
@@ -169,6 +169,32 @@ def test_jobs_commands(hub, tmp_path):
     assert_clean_error(run(hub, "jobs", "status", "0" * 24, cwd=tmp_path))
 
 
+def test_fetching_a_jobs_result_uses_your_trust_stores(hub, tmp_path):
+    """A finished job's result is decided with your trust stores before it is merged: a
+    result signed by a key you revoked is not taken in (nothing is written), a good one is."""
+    corpus = Path(__file__).parent / "fixtures" / "tokens"
+    assert run(hub, "hf/org/tiny", "org/bench", "--on", "hf-jobs", "--package", "run-eval", "--detach",
+               cwd=tmp_path).returncode == 0
+    (job,) = hub.jobs
+    hub.set_job_stage(job["id"], "COMPLETED")
+    folder = f"jobs/{job['id']}/.eval_results"
+    hub.add_repo("org/results", "dataset", files={f"{folder}/bench.yaml": (corpus / "cases" / "revoked_key.yaml")
+                                                  .read_bytes()})
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "trust.yaml").write_bytes((corpus / "trust.yaml").read_bytes())
+    refused = run(hub, "jobs", "wait", job["id"], "--results-repo", "org/results", cwd=tmp_path,
+                  RUN_EVAL_HOME=str(home))
+    assert_clean_error(refused, "is revoked", "was not fetched")
+    assert not (tmp_path / ".eval_results").exists()
+    hub.commit("org/results", "dataset", {f"{folder}/bench.yaml": (corpus / "cases" / "good_evaluator.yaml")
+                                          .read_bytes()})
+    fetched = run(hub, "jobs", "wait", job["id"], "--results-repo", "org/results", cwd=tmp_path,
+                  RUN_EVAL_HOME=str(home))
+    assert fetched.returncode == 0, fetched.stdout + fetched.stderr
+    assert (tmp_path / ".eval_results" / "bench.yaml").read_bytes() != b""
+
+
 def test_local_sweep_schedules_retries_and_skips(tmp_path, tiny_model):
     other = tmp_path / "arith2"
     shutil.copytree(EXAMPLE, other)
@@ -210,7 +236,7 @@ def test_hf_jobs_sweep_retries_a_failed_job(hub, tmp_path):
     (entry,) = yaml.safe_load((tmp_path / "sw" / "org--tiny" / ".eval_results" / "bench.yaml").read_text())
     from run_eval.signing.token import check_signature
 
-    assert check_signature(entry["verifyToken"]).claims["executor"]["job_id"] == hub.jobs[1]["id"]
+    assert check_signature(entry["verifyToken"]).payload["executor"]["job_id"] == hub.jobs[1]["id"]
 
 
 def test_reproduce_on_hf_jobs(hub, hub_run, tmp_path):

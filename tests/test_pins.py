@@ -64,6 +64,17 @@ def test_clean_git_checkout_pins_to_commit(example_copy: Path):
     assert resolve_benchmark(str(example_copy)).pin_kind == "content"
 
 
+def test_git_ignored_data_is_pinned_by_content(example_copy: Path):
+    """A clean checkout whose data git ignores: the commit does not hold what is evaluated."""
+    (example_copy / ".gitignore").write_text("data/\n")
+    git(example_copy, "init", "-q")
+    git(example_copy, "add", "-A")
+    git(example_copy, "commit", "-qm", "spec only")
+    assert git(example_copy, "status", "--porcelain") == ""  # clean, as git sees it
+    b = resolve_benchmark(str(example_copy))
+    assert b.pin_kind == "content" and b.revision.startswith("sha256:")
+
+
 def test_subfolder_of_a_repo_is_pinned_by_content():
     # examples/arithmetic lives inside this repo: its pin must not move with unrelated commits
     b = resolve_benchmark(str(EXAMPLE))

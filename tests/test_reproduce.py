@@ -53,7 +53,7 @@ def test_spot_check_on_a_seeded_subset(original, tiny_model):
 def forge(original, tmp_path, *, value_delta: float, drop_source: bool) -> Path:
     """The same entry with an inflated value, re-signed (validly) with another key."""
     (entry,) = yaml.safe_load(original["file"].read_text())
-    claims = check_signature(entry["verifyToken"]).claims
+    claims = check_signature(entry["verifyToken"]).payload
     entry = {k: v for k, v in entry.items() if k != "verifyToken"}
     entry["value"] = entry["value"] + value_delta
     if drop_source:
@@ -161,3 +161,24 @@ def test_a_non_utf8_result_file_is_one_line_for_every_reader(tmp_path, command):
     proc = run_inproc(*args, cwd=tmp_path, env={"HF_HUB_OFFLINE": "1"})
     assert_clean_error(proc, "bad.yaml", "not valid UTF-8")
     assert len(proc.stderr.strip().splitlines()) <= 2, proc.stderr  # push adds 'nothing was sent'
+
+
+def test_html_draws_each_run_with_its_own_interval():
+    """The page's two bars are each run's own 95% interval (not the comparison's SE)."""
+    import re
+
+    from run_eval.runner.compare.html import reproduce_page
+    from run_eval.runner.compare.reproduce import compare_values
+    from run_eval.signing.claims import Claims
+
+    claims = Claims.from_payload({"version": 1, "hash": "h", "iat": 0, "entry": {},
+                                  "model": {"id": "org/m"}, "dataset": {"id": "org/b", "task_id": "t"},
+                                  "metric": {"name": "accuracy", "value": 0.5, "stderr": 0.1, "samples": 100}})
+    rerun = {str(i): float(i < 50) for i in range(400)}  # 0.125 on 400 samples: a much narrower interval
+    outcome = compare_values(claims, None, None, rerun, tolerance=0.05)
+    c = outcome.comparison
+    assert (c.se_original, round(c.se_reproduced, 4)) == (0.1, 0.0166)
+    bars = [(float(a), float(b)) for a, b in re.findall(r"<line x1=([\d.]+) y1=\d+ x2=([\d.]+) y2=\d+ stroke=steelblue",
+                                                        reproduce_page([outcome]))]
+    widths = [b - a for a, b in bars]
+    assert widths == pytest.approx([400 * 2 * 1.96 * 0.1, 400 * 2 * 1.96 * c.se_reproduced], abs=0.2)

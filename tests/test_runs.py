@@ -37,7 +37,7 @@ def results(path: Path) -> list[dict]:
 def claims(entry: dict) -> dict:
     from run_eval.signing.token import check_signature
 
-    return check_signature(entry["verifyToken"]).claims
+    return check_signature(entry["verifyToken"]).payload
 
 
 # ------------------------------------------------------------------ several writers at once

@@ -16,7 +16,7 @@ from run_eval.signing.errors import KeyError_, TrustStoreError
 from run_eval.signing.keys import generate_key, load_key, load_or_create
 from run_eval.signing.token import check_signature, entry_hash
 from run_eval.signing.trust import load_trust, read_public_key_file
-from run_eval.signing.verify import verify_entry
+from run_eval.signing.verify import decide
 
 from conftest import assert_clean_error, run_cli
 
@@ -115,7 +115,7 @@ def test_header_kid_must_match_trusted_jwk_thumbprint(tmp_path):
 
 
 def test_token_claims_are_a_lock_file():
-    claims = check_signature(GOOD["verifyToken"]).claims
+    claims = check_signature(GOOD["verifyToken"]).payload
     assert claims["version"] == 1 and claims["hash"] == entry_hash(GOOD)
     for name in ("iat", "model", "dataset", "spec", "metric", "run", "evidence", "executor", "entry"):
         assert name in claims
@@ -140,7 +140,7 @@ def test_any_change_to_a_bound_field_is_invalid(path, new):
     if target[path[-1]] == new and type(target[path[-1]]) is type(new):
         return  # not a change
     target[path[-1]] = new
-    v = verify_entry(entry, trust=TRUST)
+    v = decide(entry, TRUST)
     assert v.status == "invalid", (path, new)
     assert "hash mismatch" in v.reason
 
@@ -152,7 +152,7 @@ def test_any_added_field_is_invalid(key, new):
     if key in entry:
         return
     entry[key] = new
-    assert verify_entry(entry, trust=TRUST).status == "invalid"
+    assert decide(entry, TRUST).status == "invalid"
 
 
 @settings(max_examples=80, deadline=None)
@@ -163,7 +163,7 @@ def test_any_change_to_the_token_is_invalid(position, char):
     if token[i] in (".", char):
         return
     entry = {**GOOD, "verifyToken": token[:i] + char + token[i + 1:]}
-    v = verify_entry(entry, trust=TRUST)
+    v = decide(entry, TRUST)
     # the last base64url character of a part can carry unused bits: a change there may decode the same
     if v.status != "invalid":
         part_end = [j for j, c in enumerate(token) if c == "."] + [len(token)]
@@ -172,11 +172,11 @@ def test_any_change_to_the_token_is_invalid(position, char):
 
 def test_source_is_not_bound():
     entry = {**GOOD, "source": {"url": "https://elsewhere/log.eval", "name": "moved"}}
-    assert verify_entry(entry, trust=TRUST).status == "verified"
+    assert decide(entry, TRUST).status == "verified"
 
 
 def test_validity_window_uses_iat():
-    claims = check_signature(GOOD["verifyToken"]).claims
+    claims = check_signature(GOOD["verifyToken"]).payload
     k = TRUST.find(check_signature(GOOD["verifyToken"]).key.kid)
     at = dt.datetime.fromtimestamp(claims["iat"], dt.timezone.utc)
     assert k.window_problem(at) is None

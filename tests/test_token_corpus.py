@@ -22,8 +22,8 @@ def test_case_status_and_reason(case):
     want = EXPECTED[case]
     report = verify_paths([CORPUS / "cases" / f"{case}.yaml"], trust=load_trust(CORPUS / "trust.yaml"),
                           model_id=want["model"])
-    assert report.verdicts and not report.problems
-    for v in report.verdicts:
+    assert report.entries and not report.problems
+    for v in report.entries:
         assert v.status == want["status"], (v.status, v.reason)
         assert want["reason"] in (v.reason or ""), v.reason
 
@@ -42,7 +42,7 @@ def test_statuses_depend_on_trust_not_on_the_token(tmp_path):
     # with no trust store, every validly signed entry is only self-signed
     empty = load_trust(tmp_path / "none.yaml")
     report = verify_paths([CORPUS / "cases" / "good_executor.yaml"], trust=empty)
-    assert [v.status for v in report.verdicts] == ["self-signed", "self-signed"]
+    assert [v.status for v in report.entries] == ["self-signed", "self-signed"]
 
 
 def test_cli_json_and_exit_codes(tmp_path):

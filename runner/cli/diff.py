@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
+from run_eval.runner.cli.options import trust_option
+from run_eval.runner.cli.output import print_rows
 from run_eval.runner.errors import fail
 
 EXIT_BAD = 2
@@ -17,11 +20,9 @@ EXIT_BAD = 2
 @click.argument("b", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--task", metavar="ID", help="Compare this task's entries (default: the first entry of each file).")
 @click.option("--json", "as_json", is_flag=True)
-def diff_command(a: Path, b: Path, task: str | None, as_json: bool) -> None:
+@trust_option
+def diff_command(a: Path, b: Path, task: str | None, as_json: bool, trust: Any) -> None:
     """Explain why two scores differ: every methodology field of their tokens, side by side."""
-    from rich.console import Console
-    from rich.table import Table
-
     from run_eval.runner.compare.diff import compare, sample_agreement
     from run_eval.runner.compare.reproduce import ReproduceError, check_token, load_targets, original_log
     from run_eval.signing.results import ResultFileError
@@ -29,14 +30,18 @@ def diff_command(a: Path, b: Path, task: str | None, as_json: bool) -> None:
     try:
         ta, tb = (load_targets(str(p), task=task, benchmark=None)[0] for p in (a, b))
         for t in (ta, tb):
-            check_token(t)
+            check_token(t, trust, require=())
     except ReproduceError as ex:
         fail(ex.lines, EXIT_BAD)
     except ResultFileError as ex:
         fail(str(ex), EXIT_BAD)
+    assert ta.claims is not None and tb.claims is not None  # (check_token)
     rows, blocking, other = compare(ta.claims, tb.claims)
     agreement = None
-    la, lb = original_log(ta, None), original_log(tb, None)
+    try:  # per-sample agreement only from the very logs the tokens name
+        la, lb = original_log(ta, None), original_log(tb, None)
+    except ReproduceError:
+        la = lb = None
     if la is not None and lb is not None:
         agreement = sample_agreement(la, lb)
     if as_json:
@@ -48,14 +53,13 @@ def diff_command(a: Path, b: Path, task: str | None, as_json: bool) -> None:
             {"both": agreement[0], "same": agreement[1], "differ": agreement[2]},
         }, indent=2, default=str))
         return
-    t = Table(title=f"{a.name} vs {b.name}", title_justify="left")
-    for col in ("field", "A", "B", ""):
-        t.add_column(col, overflow="fold")
-    for r in rows:
-        mark = "[red]≠ breaks comparison[/red]" if r.differs and r.breaks else ("[yellow]≠[/yellow]" if r.differs else "")
-        t.add_row(r.label, json.dumps(r.a, default=str), json.dumps(r.b, default=str), mark)
+    marks = {(True, True): "≠ breaks comparison", (True, False): "≠"}
+    print_rows(("field", "A", "B", ""), [(r.label, json.dumps(r.a, default=str), json.dumps(r.b, default=str),
+                                         marks.get((r.differs, r.breaks), "")) for r in rows],
+               title=f"{a.name} vs {b.name}")
+    from rich.console import Console
+
     console = Console()
-    console.print(t)
     if blocking:
         console.print(f"not comparable: they differ in {', '.join(blocking)}", style="red", highlight=False)
     else:

@@ -5,6 +5,7 @@ decorator adds the options and hands the command one value object in their place
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 from typing import Any, Callable
 
 import click
@@ -83,3 +84,24 @@ def job_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     ]):
         wrapper = decorator(wrapper)
     return wrapper
+
+
+def trust_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``--trust FILE`` (repeatable); the command gets ``trust``: the user's trust store
+    merged with those files (signing/trust.py, load_trust_stores). A bad store is bad input."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from run_eval.signing.errors import SigningError
+        from run_eval.signing.trust import load_trust_stores
+
+        try:
+            trust = load_trust_stores(kwargs.pop("trust_files"))
+        except SigningError as ex:
+            raise click.UsageError(str(ex)) from None
+        return fn(*args, trust=trust, **kwargs)
+
+    return click.option("--trust", "trust_files", multiple=True,
+                        type=click.Path(dir_okay=False, exists=True, path_type=Path),
+                        help="A trust store file to use besides RUN_EVAL_HOME/trust.yaml (repeatable; a revocation "
+                        "in any of them wins).")(wrapper)

@@ -23,12 +23,15 @@ BADGES = {
 }
 
 
-def signer_or_reason(v: Any) -> str:
-    """A verdict's last column: the reason when invalid, else who signed (and the evidence)."""
-    who = v.reason if v.status == "invalid" else (v.signer or (f"key {v.kid[:12]}…" if v.kid else ""))
-    if getattr(v, "evidence", None) and v.status != "invalid":
-        who = f"{who}; {v.evidence}"
-    return who or ""
+def signer_or_reason(row: Any) -> str:
+    """The last column for a verdict (or a verified entry, with its checks): the reason when
+    invalid, else who signed (and what the further checks found)."""
+    v = getattr(row, "verdict", row)
+    if row.status == "invalid":
+        return row.reason or ""
+    who = v.signer or (f"key {v.kid[:12]}…" if v.kid else "")
+    evidence = getattr(row, "evidence", None)
+    return f"{who}; {evidence}" if evidence else who
 
 
 def status_counts(statuses: Sequence[str]) -> str:

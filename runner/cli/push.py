@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
+from run_eval.runner.cli.options import trust_option
 from run_eval.runner.errors import EXIT_FAILED, fail
-from run_eval.signing.errors import SigningError
 
 
 @click.command("push")
@@ -18,28 +19,21 @@ from run_eval.signing.errors import SigningError
 @click.option("--allow-unsigned", is_flag=True, help="Also push entries without a verifyToken.")
 @click.option("--log-repo", metavar="ORG/NAME",
               help="Upload each entry's Inspect log to this dataset repo and point source.url at it.")
-@click.option("--trust", "trust_files", multiple=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="Extra trust store (for the statuses shown; any valid signature may be pushed).")
+@trust_option
 def push_command(model_repo: str, files: tuple[Path, ...], no_pr: bool, allow_subset: bool,
-                 allow_unsigned: bool, log_repo: str | None, trust_files: tuple[Path, ...]) -> None:
+                 allow_unsigned: bool, log_repo: str | None, trust: Any) -> None:
     """Send signed result files to MODEL_REPO's .eval_results/ as one pull request.
 
     FILES default to .eval_results/*.yaml in the current folder. Every entry is checked
     first; nothing is sent unless all may go.
     """
     from run_eval.runner.publish.push import PushError, check_files, push
-    from run_eval.signing.trust import load_trust_stores
-
     from run_eval.tasks.hub import is_repo_id
 
     if not is_repo_id(model_repo):
         raise click.BadParameter("expected a Hub model id like 'org/name'", param_hint=f"MODEL_REPO {model_repo!r}")
     try:
-        store = load_trust_stores(trust_files)
-    except SigningError as ex:
-        raise click.UsageError(str(ex)) from None
-    try:
-        plan = check_files(model_repo, list(files), trust=store, allow_subset=allow_subset,
+        plan = check_files(model_repo, list(files), trust=trust, allow_subset=allow_subset,
                            allow_unsigned=allow_unsigned)
         info = push(plan, create_pr=not no_pr, log_repo=log_repo)
     except PushError as ex:

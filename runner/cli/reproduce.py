@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from run_eval.runner.cli.options import job_options
+from run_eval.runner.cli.options import job_options, trust_option
 from run_eval.runner.errors import fail
 
 EXIT_NOT_REPRODUCED, EXIT_BAD, EXIT_INCONCLUSIVE = 1, 2, 3
@@ -30,10 +30,12 @@ EXIT_NOT_REPRODUCED, EXIT_BAD, EXIT_INCONCLUSIVE = 1, 2, 3
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write a report with a plot of both scores and their 95% intervals.")
+@trust_option
 @job_options
 def reproduce_command(target: str, task: str | None, benchmark: str | None, model_path: str | None,
                       benchmark_path: str | None, log_arg: str | None, samples: int | None, tolerance: float,
-                      output_dir: Path | None, as_json: bool, html_file: Path | None, where: str, job: Any) -> None:
+                      output_dir: Path | None, as_json: bool, html_file: Path | None, trust: Any, where: str,
+                      job: Any) -> None:
     """Re-run TARGET's score from its verifyToken and say, with statistics, whether it holds.
 
     TARGET: a result file (or a folder with .eval_results/), or a Hub model repo org/name.
@@ -49,9 +51,9 @@ def reproduce_command(target: str, task: str | None, benchmark: str | None, mode
     try:
         outcomes = reproduce(target, task=task, benchmark=benchmark, model_path=model_path,
                              bench_path=benchmark_path, log_arg=log_arg, samples=samples, tolerance=tolerance,
-                             output_dir=output_dir,
+                             output_dir=output_dir, trust=trust,
                              run=None if where == "local" else jobs_runner(
-                                 job, echo=lambda m: click.echo(m, err=True)))
+                                 job, echo=lambda m: click.echo(m, err=True), trust=trust))
     except (ReproduceError, TasksError, ModelError) as ex:
         fail(ex.lines if hasattr(ex, "lines") else [str(ex)], EXIT_BAD)
     except ResultFileError as ex:
@@ -72,8 +74,9 @@ def reproduce_command(target: str, task: str | None, benchmark: str | None, mode
             t = Table(title=f"{o.task_id}: {o.verdict}", title_justify="left")
             for col in ("", "score", "95% CI"):
                 t.add_column(col)
+            t.add_row("claimed", _num(o.claimed), "")
+            t.add_row("original log", _num(o.original_log) if o.original_log is not None else "no log", "")
             if c is not None:
-                t.add_row("original", f"{c.original:.4f}", "")
                 t.add_row("reproduced", f"{c.reproduced:.4f}", "")
                 t.add_row(f"Δ ({c.kind}, n={c.n})", f"{c.delta:+.4f}", f"[{c.ci[0]:+.4f}, {c.ci[1]:+.4f}]")
                 t.add_row("SE / z", f"{c.se:.4f}", "" if c.z is None else f"z = {c.z:+.2f}")
@@ -87,3 +90,7 @@ def reproduce_command(target: str, task: str | None, benchmark: str | None, mode
     verdicts = {o.verdict for o in outcomes}
     sys.exit(EXIT_NOT_REPRODUCED if "not-reproduced" in verdicts
              else EXIT_INCONCLUSIVE if "inconclusive" in verdicts else 0)
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"

@@ -3,45 +3,37 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from typing import Any
 
 import click
 
+from run_eval.runner.cli.options import trust_option
 from run_eval.runner.cli.output import print_rows, signer_or_reason
 from run_eval.runner.errors import EXIT_FAILED, fail
-from run_eval.signing.errors import SigningError
 
 
 @click.command("results")
 @click.argument("model_repo")
-@click.option("--trust", "trust_files", multiple=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="A trust store file to use besides RUN_EVAL_HOME/trust.yaml (repeatable).")
+@trust_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def results_command(model_repo: str, trust_files: tuple[Path, ...], as_json: bool) -> None:
+def results_command(model_repo: str, trust: Any, as_json: bool) -> None:
     """List MODEL_REPO's published entries (main and open PRs) with their verification status."""
     from run_eval.runner.publish.published import HubResultsError, list_results
-    from run_eval.signing.trust import load_trust_stores
-
     from run_eval.tasks.hub import is_repo_id
 
     if not is_repo_id(model_repo):
         raise click.BadParameter("expected a Hub model id like 'org/name'", param_hint=f"MODEL_REPO {model_repo!r}")
     try:
-        store = load_trust_stores(trust_files)
-    except SigningError as ex:
-        raise click.UsageError(str(ex)) from None
-    try:
-        rows = list_results(model_repo, trust=store)
+        rows = list_results(model_repo, trust=trust)
     except HubResultsError as ex:
         fail(ex.lines, EXIT_FAILED)
     if as_json:
-        click.echo(json.dumps({"entries": [{"where": r.where, "path": r.path, **r.verdict.as_dict()} for r in rows]},
-                              indent=2))
+        click.echo(json.dumps({"entries": [r.as_dict() for r in rows]}, indent=2))
         return
     if not rows:
         click.echo(f"{model_repo}: no .eval_results entries on main or in open pull requests")
         return
     print_rows(("where", "file", "task", "value", "status", "signer / reason"),
-               [(r.where, r.path, str(r.verdict.task_id), str(r.verdict.value), r.verdict.status,
-                 signer_or_reason(r.verdict)) for r in rows],
+               [(r.where, r.path, str(r.verdict.task_id), str(r.verdict.value), r.status, signer_or_reason(r))
+                for r in rows],
                title=f"{model_repo}: published results", status_column=4)

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from run_eval.runner.cli.options import job_options, run_options
+from run_eval.runner.cli.options import job_options, run_options, trust_option
 from run_eval.runner.run.options import RunOptions
 
 
@@ -30,11 +30,14 @@ def _split(value: str) -> list[str]:
               show_default=True, help="Results go to OUTPUT_DIR/<model>/.eval_results/.")
 @run_options
 @job_options
+@trust_option
 def sweep_command(models: str, benchmarks: str, max_parallel: int, retries: int, output_dir: Path,
-                  options: RunOptions, where: str, job: Any) -> None:
+                  options: RunOptions, where: str, job: Any, trust: Any) -> None:
     """Run every MODEL on every BENCHMARK, at most --max-parallel at a time.
 
-    Exit status 0 when every cell has a result, 1 when any failed.
+    A cell whose folder already holds a valid result for the same lock (decided with your
+    trust stores: a revoked key's result is redone) is skipped. Exit status 0 when every
+    cell has a result, 1 when any failed.
     """
     from run_eval.runner.models.reference import ModelError, parse_model_args
     from run_eval.runner.remote.sweep import SweepOptions, sweep
@@ -44,7 +47,7 @@ def sweep_command(models: str, benchmarks: str, max_parallel: int, retries: int,
     except ModelError as ex:
         raise click.UsageError(str(ex)) from None
     opts = SweepOptions(options=options, job=job if where == "hf-jobs" else None, output_dir=output_dir,
-                        max_parallel=max_parallel, retries=retries)
+                        max_parallel=max_parallel, retries=retries, trust=trust)
     cells = sweep(_split(models), _split(benchmarks), opts)
     failed = [c for c in cells if c.state == "failed"]
     for c in failed:

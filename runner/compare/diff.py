@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel
+
+from run_eval.signing.claims import Claims
+
 # (label, path in the claims, does a difference make the numbers incomparable?)
 FIELDS: list[tuple[str, tuple[str, ...], bool]] = [
     ("benchmark", ("dataset", "id"), True),
@@ -37,14 +41,33 @@ FIELDS: list[tuple[str, tuple[str, ...], bool]] = [
     ("subset", ("metric", "subset"), True),
     ("inspect_ai", ("run", "packages", "inspect_ai"), False),
     ("run-eval", ("run", "packages", "run-eval"), False),
+    # the environment lock: none of these makes two numbers incomparable by itself, but each can
+    # change greedy answers (reproduce names them when a re-run differs)
+    ("torch", ("run", "packages", "torch"), False),
+    ("transformers", ("run", "packages", "transformers"), False),
+    ("accelerate", ("run", "packages", "accelerate"), False),
+    ("tokenizers", ("run", "packages", "tokenizers"), False),
+    ("vllm", ("run", "packages", "vllm"), False),
+    ("device", ("run", "environment", "device"), False),
+    ("accelerator", ("run", "environment", "accelerator"), False),
+    ("accelerator_count", ("run", "environment", "accelerator_count"), False),
+    ("dtype", ("run", "environment", "dtype"), False),
+    ("cuda", ("run", "environment", "cuda"), False),
     ("executor", ("executor", "kind"), False),
 ]
 
 
-def get(d: Any, path: tuple[str, ...]) -> Any:
+def get(claims: Claims, path: tuple[str, ...]) -> Any:
+    """The value at ``path`` in typed claims: sections and their fields by attribute, the free-form
+    mappings (generate_config, model_args, packages, the spec's task) by key; None where absent."""
+    value: Any = claims
     for p in path:
-        d = d.get(p) if isinstance(d, dict) else None
-    return d
+        if value is None:
+            return None
+        value = value.get(p) if isinstance(value, dict) else getattr(value, p, None)
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    return value
 
 
 @dataclass
@@ -59,7 +82,7 @@ class Row:
         return self.a != self.b
 
 
-def compare(a: dict[str, Any], b: dict[str, Any]) -> tuple[list[Row], list[str], list[str]]:
+def compare(a: Claims, b: Claims) -> tuple[list[Row], list[str], list[str]]:
     """(rows, blocking differences, other differences)."""
     rows = [Row(label, get(a, path), get(b, path), breaks) for label, path, breaks in FIELDS]
     blocking = [r.label for r in rows if r.differs and r.breaks]

@@ -16,8 +16,8 @@ def reproduce_page(outcomes: list[Any]) -> str:
         parts.append(f"<h2>{html.escape(o.task_id)}: {html.escape(o.verdict)}</h2><p>{html.escape(o.why)}</p>")
         if c is None:
             continue
-        se_each = c.se / (2 ** 0.5) if c.kind == "unpaired" else c.se
-        rows = [("original", c.original, se_each), ("reproduced", c.reproduced, se_each)]
+        # each run with its own interval (its own stderr), not the comparison's
+        rows = [("original", c.original, c.se_original or 0.0), ("reproduced", c.reproduced, c.se_reproduced or 0.0)]
         x = lambda v: 60 + 400 * max(0.0, min(1.0, v))  # noqa: E731
         svg = ["<svg width=520 height=120 xmlns='http://www.w3.org/2000/svg'>",
                "<line x1=60 y1=100 x2=460 y2=100 stroke=black />"]

@@ -8,6 +8,7 @@ original Inspect log is at hand.
 
 from __future__ import annotations
 
+import math
 import random
 import re
 import tempfile
@@ -15,15 +16,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from run_eval.runner.compare.stats import Comparison, paired, unpaired, verdict
+from run_eval.runner.compare.stats import Comparison, derived_stderr, mean_and_stderr, paired, unpaired, verdict
 from run_eval.runner.errors import LinesError
-from run_eval.runner.models.reference import resolve_model
+from run_eval.runner.models.environment import ANSWER_CHANGING
+from run_eval.runner.models.reference import render_model_arg, resolve_model
 from run_eval.runner.run.options import RunOptions
+from run_eval.signing.claims import Claims
 from run_eval.signing.evidence import per_sample_values, recompute_metric
 from run_eval.signing.results import RESULTS_DIR, parse_raw
-from run_eval.signing.token import check_signature
 from run_eval.signing.trust import TrustStore
-from run_eval.signing.verify import verify_entry
+from run_eval.signing.verify import decide
 from run_eval.tasks.hub import is_repo_id
 from run_eval.tasks.source import resolve_benchmark
 from run_eval.tasks.spec import load_spec
@@ -37,7 +39,7 @@ class ReproduceError(LinesError):
 class Target:
     where: str
     raw: dict[str, Any]
-    claims: dict[str, Any] = field(default_factory=dict)
+    claims: Claims | None = None  # set once the token is decided usable
 
 
 @dataclass
@@ -47,6 +49,8 @@ class Outcome:
     why: str
     comparison: Comparison | None
     claim_matches_evidence: bool | None
+    claimed: float | None = None  # the value the token claims
+    original_log: float | None = None  # the value the original log's samples give (None: no log)
     warnings: list[str] = field(default_factory=list)
     reproduced_log: str | None = None
 
@@ -55,7 +59,9 @@ class Outcome:
         return {
             "task_id": self.task_id, "verdict": self.verdict, "why": self.why,
             "kind": c.kind if c else None,
+            "claimed": self.claimed, "original_log": self.original_log,
             "original": c.original if c else None, "reproduced": c.reproduced if c else None,
+            "se_original": c.se_original if c else None, "se_reproduced": c.se_reproduced if c else None,
             "delta": c.delta if c else None, "se": c.se if c else None, "z": c.z if c else None,
             "ci95": list(c.ci) if c else None, "p_value": c.p_value if c else None, "n": c.n if c else None,
             "changed_samples": c.changed_samples if c else [],
@@ -95,14 +101,22 @@ def load_targets(target: str, *, task: str | None, benchmark: str | None) -> lis
     return picked
 
 
-def check_token(t: Target) -> None:
-    v = verify_entry(t.raw, trust=TrustStore())
+def check_token(t: Target, trust: TrustStore, require: tuple[str, ...] = ("spec", "run")) -> Claims:
+    """The one trust decision (with the user's trust stores): an unsigned or invalid token,
+    or one signed by a revoked key, is refused; the claim sections in ``require`` (those a
+    re-run needs) must be there."""
+    v = decide(t.raw, trust)
+    task = t.raw.get("dataset", {}).get("task_id") if isinstance(t.raw.get("dataset"), dict) else None
     if v.status == "unsigned":
-        raise ReproduceError(f"{t.where}: entry {(t.raw.get('dataset') or {}).get('task_id')!r} has no verifyToken: "
-                             "there is no lock to reproduce from")
-    if v.status == "invalid":
+        raise ReproduceError(f"{t.where}: entry {task!r} has no verifyToken: there is no lock to reproduce from")
+    if v.claims is None:
         raise ReproduceError(f"{t.where}: the token is invalid ({v.reason}); refusing to reproduce it")
-    t.claims = check_signature(t.raw["verifyToken"]).claims
+    missing = [name for name in require if v.claims.section(name) is None]
+    if missing:
+        raise ReproduceError(f"{t.where}: entry {task!r}: the token has no {' or '.join(missing)} claim, so the run "
+                             "it describes cannot be rebuilt (it was not made by run-eval, or by an older one)")
+    t.claims = v.claims
+    return v.claims
 
 
 def spec_difference(claimed: dict[str, Any], current: dict[str, Any], prefix: str = "") -> list[str]:
@@ -117,45 +131,46 @@ def spec_difference(claimed: dict[str, Any], current: dict[str, Any], prefix: st
     return out
 
 
-def rebuild_inputs(c: dict[str, Any], model_path: str | None, bench_path: str | None) -> tuple[str, str]:
+def rebuild_inputs(c: Claims, model_path: str | None, bench_path: str | None) -> tuple[str, str]:
     """MODEL and BENCHMARK arguments that name exactly the claimed commits (or checked copies)."""
-    ds, model = c["dataset"], c["model"]
-    if ds.get("pin") == "hub":
-        bench_arg = f"{ds['id']}@{ds['revision']}"
+    ds, model = c.dataset, c.model
+    if ds.pin == "hub":
+        bench_arg = f"{ds.id}@{ds.revision}"
     elif bench_path is None:
-        raise ReproduceError(f"the benchmark {ds['id']!r} was a local folder ({ds['revision'][:19]}…); "
+        raise ReproduceError(f"the benchmark {ds.id!r} was a local folder ({str(ds.revision)[:19]}…); "
                              "pass --benchmark-path to your copy of it")
     else:
         bench_arg = bench_path
-    spec_str = model.get("spec") or f"hf/{model['id']}"
+    spec_str = model.spec or f"hf/{model.id}"
     provider = spec_str.split("/", 1)[0]
     if model_path is not None:
         ref = resolve_model(f"{provider}/{model_path}")
-        if ref.revision != model.get("revision"):
+        if ref.revision != model.revision:
             raise ReproduceError(f"--model-path {model_path!r}: its content ({ref.revision}) is not the signed "
-                                 f"model revision ({model.get('revision')})")
+                                 f"model revision ({model.revision})")
         return ref.spec, bench_arg
-    if model.get("revision", "") and str(model.get("revision")).startswith("sha256:"):
-        raise ReproduceError(f"the model {model['id']!r} was a local folder; pass --model-path to your copy of it")
-    return (f"{spec_str}@{model['revision']}" if model.get("revision") else spec_str), bench_arg
+    if model.revision and model.revision.startswith("sha256:"):
+        raise ReproduceError(f"the model {model.id!r} was a local folder; pass --model-path to your copy of it")
+    return (f"{spec_str}@{model.revision}" if model.revision else spec_str), bench_arg
 
 
-def check_benchmark(c: dict[str, Any], bench_arg: str) -> None:
+def check_benchmark(c: Claims, bench_arg: str) -> None:
     """The eval.yaml must mean the same method (shown field by field), then the data must match."""
+    assert c.spec is not None  # (check_token)
     bench = resolve_benchmark(bench_arg)
     spec = load_spec(bench.eval_yaml)
-    task_id = c["dataset"]["task_id"]
+    task_id = c.dataset.task_id
     tasks = {t.task_id: t for t in spec.tasks}
     if task_id not in tasks:
         raise ReproduceError(f"{bench_arg}: its eval.yaml has no task {task_id!r} (tasks: {', '.join(tasks)})")
     task = tasks[task_id]
-    if task.fingerprint() != c["spec"]["sha256"]:
-        diff = spec_difference(c["spec"].get("task") or {}, task.as_dict())
+    if task.fingerprint() != c.spec.sha256:
+        diff = spec_difference(c.spec.task or {}, task.as_dict())
         raise ReproduceError([f"{bench_arg}: task {task_id!r} is not the signed method (spec "
-                              f"{c['spec']['sha256'][:12]} signed, {task.fingerprint()[:12]} now):", *diff])
-    if bench.revision != c["dataset"]["revision"]:
+                              f"{c.spec.sha256[:12]} signed, {task.fingerprint()[:12]} now):", *diff])
+    if bench.revision != c.dataset.revision:
         raise ReproduceError(f"{bench_arg}: its data ({bench.revision}) is not the signed revision "
-                             f"({c['dataset']['revision']})")
+                             f"({c.dataset.revision})")
 
 
 def original_log(t: Target, log_arg: str | None) -> Any | None:
@@ -175,8 +190,10 @@ def original_log(t: Target, log_arg: str | None) -> Any | None:
             return None
         from run_eval.signing.evidence import log_sha256
 
-        if log_sha256(src) != (t.claims.get("evidence") or {}).get("log_sha256"):
-            raise ReproduceError(f"{src}: this log is not the one the token's evidence names (sha256 differs)")
+        want = t.claims.evidence.log_sha256 if t.claims is not None and t.claims.evidence is not None else None
+        if log_sha256(src) != want:
+            raise ReproduceError(f"{src}: this log is not the one the token's evidence names (its sha256 is "
+                                 f"{log_sha256(src)[:12]}…, the token's evidence.log_sha256 is {str(want)[:12]}…)")
         return read_eval_log(str(src))
     except ReproduceError:
         raise
@@ -187,65 +204,106 @@ def original_log(t: Target, log_arg: str | None) -> Any | None:
 def reproduce_entry(t: Target, *, model_path: str | None, bench_path: str | None, log_arg: str | None,
                     samples: int | None, tolerance: float, workdir: Path,
                     run: Callable[..., Any]) -> Outcome:
-    from importlib.metadata import version
-
     c = t.claims
-    task_id = c["dataset"]["task_id"]
-    warnings = []
-    installed = version("inspect_ai")
-    signed = (c.get("run", {}).get("packages") or {}).get("inspect_ai")
-    if signed and signed != installed:
-        warnings.append(f"inspect-ai {installed} is installed; the score was made with {signed}")
+    assert c is not None and c.run is not None  # (check_token)
+    task_id = c.dataset.task_id
     model_arg, bench_arg = rebuild_inputs(c, model_path, bench_path)
     check_benchmark(c, bench_arg)
     orig = original_log(t, log_arg)
     orig_values = per_sample_values(orig) if orig is not None else {}
-    matches = None
-    if orig is not None:
-        again = recompute_metric(orig, c["metric"]["name"])
-        if again.value is not None:
-            matches = abs(again.value - float(c["metric"]["value"])) <= 1e-9
     sample_ids = None
     if samples is not None:
         if not orig_values:
             raise ReproduceError("--samples needs the original log (--log, or a reachable source.url)")
         pool = sorted(orig_values, key=str)
-        sample_ids = random.Random(c["run"].get("seed", 0)).sample(pool, min(samples, len(pool)))
+        sample_ids = random.Random(c.run.seed or 0).sample(pool, min(samples, len(pool)))
     log = run(model_arg, bench_arg, task_id, c, sample_ids, workdir)
-    new_values = per_sample_values(log)
-    if orig_values:
-        comp = paired(orig_values, new_values)
+    outcome = compare_logs(c, orig, log, tolerance=tolerance)
+    outcome.warnings[:0] = environment_differences(c, (log.eval.metadata or {}).get("run_eval") or {})
+    return outcome
+
+
+def compare_logs(c: Claims, orig: Any | None, log: Any, *, tolerance: float) -> Outcome:
+    """The verdict on a claim, given its original log (or None) and the re-run's log."""
+    log_value = None
+    if orig is not None:
+        log_value = recompute_metric(orig, c.metric.name).value
+    outcome = compare_values(c, per_sample_values(orig) if orig is not None else None, log_value,
+                             per_sample_values(log), tolerance=tolerance)
+    outcome.reproduced_log = str(log.location)
+    return outcome
+
+
+def compare_values(c: Claims, original: dict[str, float] | None, original_value: float | None,
+                   reproduced: dict[str, float], *, tolerance: float) -> Outcome:
+    """The verdict on a claim from per-sample scores: the original log's (or None when there is
+    no log) and the value its samples give, and the re-run's. Paired per sample when the
+    original's samples are at hand, else unpaired from the claimed value and stderr (derived
+    from the value and n where the metric allows; never taken as 0)."""
+    task_id, m = c.dataset.task_id, c.metric
+    matches = None if original_value is None else math.isclose(original_value, m.value, rel_tol=0.0,
+                                                               abs_tol=1e-9)
+    if not reproduced:
+        raise ReproduceError(f"task {task_id!r}: the re-run scored no sample")
+    if original:
+        comp = paired(original, reproduced)
     else:
-        m = c["metric"]
-        again = recompute_metric(log, m["name"])
-        new_value = again.value if again.value is not None else float(log.results.scores[0].metrics[m["name"]].value)
-        new_se = log.results.scores[0].metrics.get("stderr")
-        comp = unpaired(float(m["value"]), m.get("stderr"), new_value,
-                        float(new_se.value) if new_se is not None else None, int(m.get("samples") or 0))
+        new_value, new_se = mean_and_stderr(list(reproduced.values()))
+        claimed_se = m.stderr if m.stderr is not None else derived_stderr(m.name, m.value, m.samples)
+        if claimed_se is None:
+            return Outcome(task_id, "inconclusive",
+                           f"the claim has no stderr, and its metric ({m.name}) does not allow deriving one from its "
+                           "value and n; without the original log (--log) the difference cannot be judged",
+                           None, matches, m.value, original_value)
+        comp = unpaired(m.value, claimed_se, new_value, new_se, m.samples or len(reproduced))
     v, why = verdict(comp, tolerance=tolerance, claim_matches_evidence=matches)
-    return Outcome(task_id, v, why, comp, matches, warnings, str(log.location))
+    if matches is False:
+        why = f"{why}: it claims {m.value!r}, its log's samples give {original_value!r}"
+    return Outcome(task_id, v, why, comp, matches, m.value, original_value)
 
 
-def recorded_backend(c: dict[str, Any]) -> str:
+def environment_differences(c: Claims, record: dict[str, Any]) -> list[str]:
+    """One line for each package version or environment field in which the re-run differs from
+    the original: each can change greedy answers."""
+    assert c.run is not None
+    out = []
+    mine = record.get("packages") or {}
+    for name in ("inspect_ai", *ANSWER_CHANGING):
+        a, b = c.run.packages.get(name), mine.get(name)
+        if a != b and (a or b):
+            out.append(f"{name} {b or 'not installed'} here, {a or 'not installed'} in the original: "
+                       "this can change answers")
+    theirs = c.run.environment.model_dump() if c.run.environment is not None else {}
+    here = record.get("environment") or {}
+    for name in ("device", "accelerator", "accelerator_count", "dtype", "cuda"):
+        a, b = theirs.get(name), here.get(name)
+        if a != b:
+            out.append(f"{name} {b!r} here, {a!r} in the original: this can change answers")
+    return out
+
+
+def recorded_backend(c: Claims) -> str:
     """The --backend that runs the model the way the token says it ran: a token without a
     backend, or one naming the model's own provider, was run by that Inspect provider."""
-    spec = str((c.get("model") or {}).get("spec") or "")
-    backend = (c.get("run") or {}).get("backend")
+    spec = c.model.spec or ""
+    backend = c.run.backend if c.run is not None else None
     return "inspect" if backend in (None, spec.partition("/")[0]) else "auto"
 
 
-def recorded_options(c: dict[str, Any], task_id: str, sample_ids: list | None) -> RunOptions:
+def recorded_options(c: Claims, task_id: str, sample_ids: list | None) -> RunOptions:
     """The run options a token's claims record: the same seed, generation settings, epochs,
-    limit, model args and backend. A pinned Hub snapshot's path is not a model arg to pass
-    again (the model is named at its commit instead)."""
-    run = c["run"]
-    gen = dict(run.get("generate_config") or {})
-    args = {k: v for k, v in (run.get("model_args") or {}).items()
-            if not (k == "model_path" and str(v).startswith("hf-snapshot:"))}
+    limit, model args (each written so that it reads back as the same value) and backend. A
+    pinned Hub snapshot's path is not a model arg to pass again (the model is named at its
+    commit instead)."""
+    run = c.run
+    assert run is not None
+    gen = run.generate_config
+    args = {k: v for k, v in run.model_args.items() if not (k == "model_path" and str(v).startswith("hf-snapshot:"))}
     return RunOptions(
-        task_ids=(task_id,), limit=run.get("limit"), epochs=run.get("epochs"), seed=int(run.get("seed", 42)),
+        task_ids=(task_id,), limit=run.limit, epochs=run.epochs, seed=run.seed if run.seed is not None else 42,
         max_tokens=gen.get("max_tokens"), temperature=gen.get("temperature"),
-        max_connections=gen.get("max_connections"), model_args=tuple(f"{k}={v}" for k, v in args.items()),
+        max_connections=gen.get("max_connections"),
+        model_args=tuple(render_model_arg(k, v) for k, v in args.items()),
         backend=recorded_backend(c), sample_ids=tuple(str(i) for i in sample_ids or ()),
     )
 
@@ -257,12 +315,12 @@ def local_runner(forwarded_display: str | None = "none") -> Callable[..., Any]:
     from run_eval.runner.run.execute import execute
     from run_eval.runner.run.request import RunRequest
 
-    def run(model_arg: str, bench_arg: str, task_id: str, c: dict[str, Any], sample_ids: list | None,
+    def run(model_arg: str, bench_arg: str, task_id: str, c: Claims, sample_ids: list | None,
             workdir: Path) -> Any:
         req = RunRequest(
             model_arg, bench_arg, recorded_options(c, task_id, sample_ids),
-            log_dir=workdir / "logs", output_dir=workdir, model_id=c["model"]["id"],
-            dataset_id=c["dataset"]["id"] if c["dataset"].get("pin") != "hub" else None,
+            log_dir=workdir / "logs", output_dir=workdir, model_id=c.model.id,
+            dataset_id=c.dataset.id if c.dataset.pin != "hub" else None,
             display=forwarded_display,
         )
         outcome = execute(req)
@@ -271,11 +329,11 @@ def local_runner(forwarded_display: str | None = "none") -> Callable[..., Any]:
     return run
 
 
-def jobs_runner(job: Any, echo: Callable[[str], None]) -> Callable[..., Any]:
+def jobs_runner(job: Any, echo: Callable[[str], None], trust: TrustStore) -> Callable[..., Any]:
     """Re-run one task as an HF Job (the same `run-eval run` inside), then read its uploaded log."""
     from run_eval.runner.remote.submit import RemoteError, submit_run
 
-    def run(model_arg: str, bench_arg: str, task_id: str, c: dict[str, Any], sample_ids: list | None,
+    def run(model_arg: str, bench_arg: str, task_id: str, c: Claims, sample_ids: list | None,
             workdir: Path) -> Any:
         try:
             _, files = submit_run(model=model_arg, benchmark=bench_arg,
@@ -285,7 +343,8 @@ def jobs_runner(job: Any, echo: Callable[[str], None]) -> Callable[..., Any]:
             raise ReproduceError(ex.lines) from None
         entries = [e for f in files for e in parse_raw(f.read_bytes(), str(f))
                    if (e.get("dataset") or {}).get("task_id") == task_id]
-        t = Target("job", entries[-1], check_signature(entries[-1]["verifyToken"]).claims)
+        t = Target("job", entries[-1])
+        check_token(t, trust)
         log = original_log(t, None)
         if log is None:
             raise ReproduceError("the job's result names no log that can be fetched")
@@ -297,10 +356,10 @@ def jobs_runner(job: Any, echo: Callable[[str], None]) -> Callable[..., Any]:
 def reproduce(target: str, *, task: str | None = None, benchmark: str | None = None,
               model_path: str | None = None, bench_path: str | None = None, log_arg: str | None = None,
               samples: int | None = None, tolerance: float = 0.05, output_dir: Path | None = None,
-              run: Callable[..., Any] | None = None) -> list[Outcome]:
+              run: Callable[..., Any] | None = None, trust: TrustStore | None = None) -> list[Outcome]:
     targets = load_targets(target, task=task, benchmark=benchmark)
     for t in targets:
-        check_token(t)
+        check_token(t, trust if trust is not None else TrustStore())
     run = run or local_runner()
     out = []
     for t in targets:

@@ -20,7 +20,9 @@ from run_eval.tasks.pins import tree_digest
 LOCAL_PROVIDERS = {"hf", "hf-batch", "vllm", "sglang", "llama-cpp-python", "transformer_lens"}
 # providers built on transformers.generate (do_sample, a snapshot folder as model_path)
 HF_PROVIDERS = {"hf", "hf-batch"}
-SECRET_ARG = re.compile(r"(key|token|secret|password|passwd|credential)", re.IGNORECASE)
+# a model arg named like a secret: api_key, hf_token, token, client_secret, password, ...; not
+# tokenizer, tokenizer_call_args, max_tokens (word parts, split at "_" and "-")
+SECRET_ARG = re.compile(r"(^|[_-])(api_?keys?|keys?|token|secrets?|password|passwd|credentials?)($|[_-])", re.IGNORECASE)
 
 
 class ModelError(Exception):
@@ -130,6 +132,24 @@ def pin_hub_model(ref: ModelRef, model_args: dict[str, Any]) -> tuple[ModelRef, 
             raise
         raise ModelError(msg) from None
     return replace(ref, revision=sha), args
+
+
+def render_model_arg(key: str, value: Any) -> str:
+    """``key=value`` that :func:`parse_model_args` reads back as exactly ``value`` (a recorded
+    model arg passed on again: to a re-run, or to a job).
+
+    >>> [render_model_arg(k, v) for k, v in [("a", None), ("b", "yes"), ("c", 0.5), ("d", "cpu"), ("e", {"x": 1})]]
+    ['a=null', 'b="yes"', 'c=0.5', 'd=cpu', 'e={"x": 1}']
+    """
+    import json
+
+    if isinstance(value, str):
+        try:
+            same = yaml.safe_load(value) == value and value.strip() == value and value != ""
+        except yaml.YAMLError:
+            same = False
+        return f"{key}={value}" if same else f"{key}={json.dumps(value)}"
+    return f"{key}={json.dumps(value)}"
 
 
 def parse_model_args(pairs: tuple[str, ...] | list[str]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typing import Any
 from run_eval.runner.errors import LinesError
 from run_eval.signing.results import RESULTS_DIR, ResultFileError, parse_raw
 from run_eval.signing.trust import TrustStore
-from run_eval.signing.verify import Verdict, verify_entry
+from run_eval.signing.verify import Verdict, decide
 from run_eval.tasks.hub import hub_error, is_repo_id
 
 
@@ -30,11 +30,23 @@ def remote_entries(api: Any, repo_id: str, path_in_repo: str, revision: str = "m
     return parse_raw(Path(local).read_bytes(), f"{repo_id}/{path_in_repo}@{revision}")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Published:
     where: str  # "main" or "PR #n"
     path: str
+    index: int
     verdict: Verdict
+
+    @property
+    def status(self) -> str:
+        return self.verdict.status
+
+    @property
+    def reason(self) -> str | None:
+        return self.verdict.reason
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"where": self.where, "path": self.path, "index": self.index, **self.verdict.as_dict()}
 
 
 def list_results(repo_id: str, *, trust: TrustStore) -> list[Published]:
@@ -56,12 +68,10 @@ def list_results(repo_id: str, *, trust: TrustStore) -> list[Published]:
                 try:
                     entries = remote_entries(api, repo_id, path, rev)
                 except ResultFileError as ex:
-                    out.append(Published(label, path, Verdict(file=path, index=0, task_id=None,
-                                                              status="invalid", reason=str(ex))))
+                    out.append(Published(label, path, 0, Verdict("invalid", str(ex))))
                     continue
                 for i, raw in enumerate(entries):
-                    out.append(Published(label, path, verify_entry(raw, trust=trust, model_id=repo_id,
-                                                                   file=path, index=i)))
+                    out.append(Published(label, path, i, decide(raw, trust, model_id=repo_id)))
     except HubResultsError:
         raise
     except Exception as ex:

@@ -15,9 +15,8 @@ from typing import Any
 from run_eval.runner.errors import LinesError
 from run_eval.runner.publish.published import remote_entries
 from run_eval.signing.results import RESULTS_DIR, ResultFileError, dump_raw, merge_raw, parse_raw
-from run_eval.signing.token import check_signature
 from run_eval.signing.trust import TrustStore
-from run_eval.signing.verify import Verdict, verify_entry
+from run_eval.signing.verify import Verdict, decide
 from run_eval.tasks.hub import hub_error, is_repo_id
 
 
@@ -66,17 +65,15 @@ def check_files(repo_id: str, paths: list[Path], *, trust: TrustStore, allow_sub
             problems.append(f"{path}: has no entries")
         for i, raw in enumerate(entries):
             where = f"{path}: entry {i} ({(raw.get('dataset') or {}).get('task_id')})"
-            v = verify_entry(raw, trust=trust, model_id=repo_id, file=str(path), index=i)
+            v = decide(raw, trust, model_id=repo_id)
             plan.verdicts.append(v)
             if v.status == "invalid":
                 problems.append(f"{where}: invalid token: {v.reason}")
             elif v.status == "unsigned":
                 if not allow_unsigned:
                     problems.append(f"{where}: unsigned (sign it by running run-eval, or pass --allow-unsigned)")
-            else:
-                subset = (check_signature(raw["verifyToken"]).claims.get("metric") or {}).get("subset")
-                if subset and not allow_subset:
-                    problems.append(f"{where}: a subset result ({subset}); pass --allow-subset to push it")
+            elif v.claims is not None and v.claims.metric.subset and not allow_subset:
+                problems.append(f"{where}: a subset result ({v.claims.metric.subset}); pass --allow-subset to push it")
         plan.files.append(LocalFile(path=path, entries=entries))
     names = [f.path.name for f in plan.files]
     dupes = sorted({n for n in names if names.count(n) > 1})

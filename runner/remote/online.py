@@ -2,50 +2,72 @@
 
 A token made in a job claims ``executor: {kind: hf-jobs, job_id, namespace}``. Offline,
 that is only a claim; online, the job is looked up (``HfApi.inspect_job``): it must
-exist in the claimed namespace, have ended COMPLETED, and its command must name the
-token's benchmark commit, model commit and spec fingerprint. This is the only verify
-check that uses the network, so it lives here and not in ``signing/``.
+exist in the claimed namespace, have ended COMPLETED, and the `run-eval run` command it
+ran must name, argument for argument, the token's model commit, benchmark commit and spec
+fingerprint. This is the only verify check that uses the network, so it lives here and
+not in ``signing/``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import shlex
 
 from run_eval.jobs.hfjobs import stage
-from run_eval.signing.verify import Verdict
+from run_eval.signing.claims import Claims
+from run_eval.signing.verify import Check
 
 
-def check_job_online(v: Verdict, claims: dict[str, Any]) -> None:
+def job_run_args(command: list[str]) -> list[str] | None:
+    """The arguments after ``run-eval`` in a job's command (``bash -c "... && run-eval run ..."``,
+    as jobs/hfjobs.py writes it), or None when it runs no run-eval."""
+    for part in reversed(command):
+        try:
+            words = shlex.split(part)
+        except ValueError:
+            continue
+        at = [i for i, w in enumerate(words) if w == "run-eval" and i + 1 < len(words) and words[i + 1] == "run"]
+        if at:  # (not `pip install run-eval`: the command itself)
+            return words[at[-1] + 1:]
+    return None
+
+
+def check_job_online(c: Claims) -> Check:
     """For an hf-jobs entry: the job exists in the claimed namespace, COMPLETED, and its
-    command names the same benchmark commit, model commit and spec fingerprint as the token.
-    ``claims``: the entry's checked token claims. Sets ``v.evidence``, or ``v`` invalid."""
+    command names exactly the token's model commit, benchmark commit and spec fingerprint."""
     from huggingface_hub import HfApi
 
-    ex = claims.get("executor") or {}
-    if ex.get("kind") != "hf-jobs":
-        v.evidence = "online: not an hf-jobs result"
-        return
-    job_id, namespace = ex.get("job_id"), ex.get("namespace")
+    if c.executor is None or c.executor.kind != "hf-jobs":
+        return Check(None, "online: not an hf-jobs result")
+    job_id, namespace = c.executor.job_id, c.executor.namespace
     if not job_id:
-        v.status, v.reason = "invalid", "online: the token claims hf-jobs but names no job"
-        return
+        return Check(False, "online: the token claims hf-jobs but names no job")
     try:
         job = HfApi().inspect_job(job_id=job_id, namespace=namespace)
     except Exception as err:
-        v.status, v.reason = "invalid", f"online: job {job_id} not found in namespace {namespace!r} ({type(err).__name__})"
-        return
+        return Check(False, f"online: job {job_id} not found in namespace {namespace!r} ({type(err).__name__})")
     if stage(job) != "COMPLETED":
-        v.status, v.reason = "invalid", f"online: job {job_id} is {stage(job)}, not COMPLETED"
-        return
-    command = " ".join([*(job.command or []), *(job.arguments or [])])
-    ds, model, spec = claims.get("dataset") or {}, claims.get("model") or {}, claims.get("spec") or {}
-    needed = {
-        "benchmark commit": f"{ds.get('id')}@{ds.get('revision')}",
-        "model commit": f"{model.get('id')}@{model.get('revision')}",
-        "spec fingerprint": f"{ds.get('task_id')}={spec.get('sha256')}",
-    }
-    missing = [name for name, text in needed.items() if text not in command]
-    if missing:
-        v.status, v.reason = "invalid", f"online: job {job_id}'s command does not name the token's {', '.join(missing)}"
-        return
-    v.evidence = f"online: job {job_id} COMPLETED with the same commits and spec"
+        return Check(False, f"online: job {job_id} is {stage(job)}, not COMPLETED")
+    return command_matches(c, job_id, [*(job.command or []), *(job.arguments or [])])
+
+
+def command_matches(c: Claims, job_id: str, command: list[str]) -> Check:
+    """Whether a job's command ran exactly the token's model commit, benchmark commit and spec
+    fingerprint (argument for argument: `org/tiny@<sha>` is not `g/tiny@<sha>`)."""
+    args = job_run_args(command)
+    if not args or args[0] != "run" or len(args) < 3:
+        return Check(False, f"online: job {job_id} did not run `run-eval run MODEL BENCHMARK`")
+    model_arg, bench_arg = args[1], args[2]
+    specs = [args[i + 1] for i, a in enumerate(args[:-1]) if a == "--expect-spec"]
+    want_model = f"{c.model.id}@{c.model.revision}"
+    want_bench = f"{c.dataset.id}@{c.dataset.revision}"
+    want_spec = f"{c.dataset.task_id}={c.spec.sha256 if c.spec else None}"
+    problems = []
+    if model_arg.partition("/")[2] != want_model:
+        problems.append(f"model {model_arg!r}, the token's is {want_model!r}")
+    if bench_arg != want_bench:
+        problems.append(f"benchmark {bench_arg!r}, the token's is {want_bench!r}")
+    if want_spec not in specs:
+        problems.append(f"spec fingerprints {specs!r}, the token's is {want_spec!r}")
+    if problems:
+        return Check(False, f"online: job {job_id} ran " + "; ".join(problems))
+    return Check(True, f"online: job {job_id} COMPLETED with the same commits and spec")

@@ -13,6 +13,8 @@ from pathlib import Path
 from run_eval.jobs.executor import job_folder
 from run_eval.runner.remote.submit import RemoteError
 from run_eval.signing.results import RESULTS_DIR, atomic_write_text, dump_raw, merge_into, parse_raw, read_raw
+from run_eval.signing.trust import TrustStore, load_trust_stores
+from run_eval.signing.verify import decide
 from run_eval.tasks.hub import hub_error
 
 
@@ -47,22 +49,30 @@ def upload_results(result_file: Path, repo: str) -> str:
     return folder
 
 
-def fetch_results(repo: str, job_id: str, output_dir: Path) -> list[Path]:
-    """Back home: merge the job's signed result files into OUTPUT_DIR/.eval_results/."""
+def fetch_results(repo: str, job_id: str, output_dir: Path, trust: TrustStore | None = None) -> list[Path]:
+    """Back home: merge the job's signed result files into OUTPUT_DIR/.eval_results/, each entry
+    first decided with the user's trust stores (``trust``; default: RUN_EVAL_HOME's): an entry
+    that is not validly signed, or whose key the user revoked, is not taken in."""
     from huggingface_hub import HfApi, hf_hub_download
 
+    trust = trust if trust is not None else load_trust_stores()
     api = HfApi()
     prefix = f"jobs/{job_id}/{RESULTS_DIR}/"
     try:
         files = [f for f in api.list_repo_files(repo, repo_type="dataset") if f.startswith(prefix)]
-        written = []
-        for f in files:
-            text = Path(hf_hub_download(repo, f, repo_type="dataset")).read_bytes()
-            dest = output_dir / RESULTS_DIR / Path(f).name
-            merge_into(dest, parse_raw(text, f"{repo}/{f}"))
-            written.append(dest)
+        fetched = [(f, parse_raw(Path(hf_hub_download(repo, f, repo_type="dataset")).read_bytes(), f"{repo}/{f}"))
+                   for f in files]
     except Exception as ex:
         raise RemoteError(hub_error(ex, f"results repo {repo!r}", repo) or str(ex)) from None
+    refused = [f"{repo}/{f}: entry {i}: {v.status}{': ' + v.reason if v.reason else ''}"
+               for f, entries in fetched for i, v in enumerate(decide(e, trust) for e in entries) if not v.usable]
+    if refused:
+        raise RemoteError([*refused, f"job {job_id}'s result was not fetched: its entries must be validly signed"])
+    written = []
+    for f, entries in fetched:
+        dest = output_dir / RESULTS_DIR / Path(f).name
+        merge_into(dest, entries)
+        written.append(dest)
     if not written:
         raise RemoteError(f"job {job_id} finished but left no result file in {repo}/{prefix}")
     return written

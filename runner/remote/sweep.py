@@ -6,7 +6,8 @@ results go to OUTPUT_DIR/<model>/.eval_results/ (one folder per model repo). A f
 cell is retried up to --retries times without stopping the others. A cell is skipped when
 its folder already holds, for every selected task, an entry with a valid token whose
 claims match what the cell would run now (model and dataset commits, spec fingerprint,
-seed, limit, epochs, generation settings): the same lock.
+seed, limit, epochs, generation settings, backend, model args): the same lock. Tokens are
+decided with the user's trust stores: a result signed by a revoked key is run again.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +30,8 @@ from rich.table import Table
 from run_eval.runner.remote.submit import JobOptions
 from run_eval.runner.run.options import RunOptions
 from run_eval.signing.results import read_raw, result_path
-from run_eval.signing.token import TokenInvalid, check_signature
 from run_eval.signing.trust import TrustStore
-from run_eval.signing.verify import verify_entry
+from run_eval.signing.verify import decide
 
 
 @dataclass
@@ -61,77 +61,84 @@ class SweepOptions:
     job: JobOptions | None = None  # --on hf-jobs: where each cell's job runs
     max_parallel: int = 1
     retries: int = 1
+    trust: TrustStore = field(default_factory=TrustStore)  # the user's: a revoked key's result is redone
 
     @property
     def run_args(self) -> list[str]:
         return self.options.argv() + (self.job.argv() if self.job is not None else [])
 
 
-def expected_lock(cell: Cell, opts: SweepOptions) -> dict[str, Any] | None:
-    """What a result for this cell must claim to count as done; None when it cannot be known here."""
-    from run_eval.runner.models.reference import resolve_model
+@dataclass(frozen=True)
+class Lock:
+    """What a result for a cell must claim to count as done: the same commits, method and run
+    settings the cell would record now (runner/run/record.py), task by task."""
+
+    model_revision: str
+    dataset: tuple[str, str]  # (id, revision)
+    bench_name: str
+    tasks: dict[str, tuple[str, int]]  # task id -> (spec fingerprint, epochs)
+    run: dict[str, Any]  # seed, limit, epoch_reducer-free run claims: generate_config, model_args, backend
+
+
+def expected_lock(cell: Cell, opts: SweepOptions) -> Lock | None:
+    """The cell's lock; None when it cannot be known here (an API model has no commit, or
+    an input does not resolve): such a cell always runs."""
+    from run_eval.runner.models.decoding import decoding_settings
+    from run_eval.runner.models.reference import HF_PROVIDERS, is_hub_model, parse_model_args, resolve_model
+    from run_eval.runner.run.record import portable_model_args
+    from run_eval.tasks.hub import resolve_commit
     from run_eval.tasks.source import resolve_benchmark
     from run_eval.tasks.spec import load_spec
 
+    o = opts.options
     try:
         ref = resolve_model(cell.model)
         if ref.revision is None:
-            from run_eval.runner.models.reference import is_hub_model
-
             if not is_hub_model(ref):
-                return None  # an API model has no commit: always run it
-            from run_eval.tasks.hub import resolve_commit
-
-            ref_rev = resolve_commit(ref.name, ref.requested_revision, "model")
-        else:
-            ref_rev = ref.revision
+                return None
+            ref = replace(ref, revision=resolve_commit(ref.name, ref.requested_revision, "model"))
         bench = resolve_benchmark(cell.benchmark)
-        spec = load_spec(bench.eval_yaml)
-        tasks = spec.select(list(opts.options.task_ids))
+        tasks = load_spec(bench.eval_yaml).select(list(o.task_ids))
+        args = parse_model_args(o.model_args)
+        if is_hub_model(ref):  # what pin_hub_model adds: the snapshot (recorded as hf-snapshot:...) or the commit
+            args = {**args, **({"model_path": None} if ref.provider in HF_PROVIDERS else {"revision": ref.revision})}
+        d = decoding_settings(ref, seed=o.seed, temperature=o.temperature, max_tokens=o.max_tokens,
+                              max_connections=o.max_connections, model_args=args, backend=o.backend)
     except Exception:
         return None
-    return {
-        "model_revision": ref_rev,
-        "dataset": (bench.dataset_id, bench.revision),
-        "bench_name": bench.name,
-        "specs": {t.task_id: t.fingerprint() for t in tasks},
-    }
+    return Lock(
+        model_revision=str(ref.revision),
+        dataset=(bench.dataset_id, bench.revision),
+        bench_name=bench.name,
+        tasks={t.task_id: (t.fingerprint(), o.epochs if o.epochs is not None else t.model.epochs) for t in tasks},
+        run={"seed": o.seed, "limit": o.limit, "generate_config": d.generate_config, "backend": d.backend,
+             "model_args": portable_model_args(ref, d.model_args)},
+    )
 
 
 def cell_done(cell: Cell, opts: SweepOptions) -> bool:
+    """Whether the cell's folder holds, for every selected task, an entry whose token (valid,
+    and not refused by the user's trust stores) claims the cell's lock."""
     lock = expected_lock(cell, opts)
     if lock is None:
         return False
-    path = result_path(opts.output_dir / cell.folder_name, lock["bench_name"])
+    path = result_path(opts.output_dir / cell.folder_name, lock.bench_name)
     try:
         entries = read_raw(path)
     except Exception:
         return False
-    o = opts.options
     found: dict[str, float] = {}
     for raw in entries:
-        if verify_entry(raw, trust=TrustStore()).status in ("invalid", "unsigned"):
+        c = decide(raw, opts.trust).claims
+        if c is None or c.run is None or c.spec is None or c.dataset.task_id not in lock.tasks:
             continue
-        try:
-            c = check_signature(raw["verifyToken"]).claims
-        except TokenInvalid:
-            continue
-        task = (c.get("dataset") or {}).get("task_id")
-        run = c.get("run") or {}
-        gen = run.get("generate_config") or {}
-        if (
-            task in lock["specs"]
-            and (c["dataset"].get("id"), c["dataset"].get("revision")) == lock["dataset"]
-            and (c.get("model") or {}).get("revision") == lock["model_revision"]
-            and (c.get("spec") or {}).get("sha256") == lock["specs"][task]
-            and run.get("seed") == o.seed
-            and run.get("limit") == o.limit
-            and (o.epochs is None or run.get("epochs") == o.epochs)
-            and gen.get("max_tokens") == o.max_tokens
-            and gen.get("temperature") == o.temperature
-        ):
-            found[task] = raw.get("value")
-    if set(found) == set(lock["specs"]):
+        spec_sha, epochs = lock.tasks[c.dataset.task_id]
+        run = {"seed": c.run.seed, "limit": c.run.limit, "generate_config": c.run.generate_config,
+               "backend": c.run.backend, "model_args": c.run.model_args}
+        if ((c.dataset.id, c.dataset.revision) == lock.dataset and c.model.revision == lock.model_revision
+                and c.spec.sha256 == spec_sha and c.run.epochs == epochs and run == lock.run):
+            found[c.dataset.task_id] = c.metric.value
+    if set(found) == set(lock.tasks):
         cell.values = found
         return True
     return False

@@ -12,7 +12,8 @@ from huggingface_hub import EvalResultEntry, eval_result_entries_to_yaml
 
 from run_eval.jobs.executor import executor_claims
 from run_eval.runner.models.decoding import Decoding
-from run_eval.runner.models.reference import ModelRef, is_hub_model
+from run_eval.runner.models.environment import environment_lock, installed_versions
+from run_eval.runner.models.reference import LOCAL_PROVIDERS, ModelRef, is_hub_model
 from run_eval.runner.run.request import RunFailed, RunRequest, TaskResult
 from run_eval.signing.evidence import log_sha256, samples_sha256
 from run_eval.signing.token import build_claims
@@ -70,7 +71,9 @@ def run_record(
             "run-eval": package_version("run-eval"),
             "inspect_ai": package_version("inspect_ai"),
             "python": sys.version.split()[0],
+            **(installed_versions() if model.provider in LOCAL_PROVIDERS else {}),
         },
+        "environment": environment_lock(model, model_args),
     }
 
 
@@ -91,7 +94,7 @@ def token_claims(entry: EvalResultEntry, record: dict[str, Any], r: TaskResult, 
                 "subset": subset_claim(record, r)},
         run={k: record[k] for k in ("seed", "shuffle_choices_seed", "epochs", "epoch_reducer", "limit",
                                     "decoding", "backend", "generate_config", "model_args",
-                                    "packages")},
+                                    "packages", "environment")},
         evidence={"log_sha256": log_sha256(log.location), "samples_sha256": samples_sha256(log)},
         executor=executor_claims(),
     )
