@@ -256,11 +256,12 @@ def check_signature(token: Any) -> Checked:
     except Exception as ex:
         raise TokenInvalid(f"the header's jwk is not an Ed25519 public key ({_one_line(ex)})") from None
     if header.get("kid") not in (None, key.kid):
-        raise TokenInvalid("the header's kid is not the thumbprint of its jwk")
+        raise TokenInvalid(f"the header's kid is not the thumbprint of its jwk (kid {show(header.get('kid'), 20)}, "
+                           f"thumbprint {key.kid[:12]}…)")
     try:
         jws.deserialize_compact(token, okp, algorithms=[ALG])
     except BadSignatureError:
-        raise TokenInvalid("bad signature") from None
+        raise TokenInvalid(f"bad signature: the payload was not signed by the header's key ({key.kid[:12]}…)") from None
     except JoseError as ex:
         raise TokenInvalid(f"malformed token: {type(ex).__name__}") from None
     except (ValueError, binascii.Error, TypeError):

@@ -140,7 +140,9 @@ def _check_binding(raw: dict[str, Any], checked: Checked) -> None:
         changed = _diff(signed_view(raw), c.entry)
         what = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
         verb = "differ" if len(changed) > 1 else "differs"
-        raise TokenInvalid(f"hash mismatch: {what or 'the entry'} {verb} from what was signed")
+        first = f"; {changed[0]} is {show(_at(signed_view(raw), changed[0]), 40)}, signed " \
+                f"{show(_at(c.entry, changed[0]), 40)}" if changed and changed[0] != "entry" else ""
+        raise TokenInvalid(f"hash mismatch: {what or 'the entry'} {verb} from what was signed{first}")
     # the hash matches the entry; the claims must agree with it too
     ds = raw.get("dataset") if isinstance(raw.get("dataset"), dict) else {}
     pairs = [
@@ -162,6 +164,13 @@ def _diff(a: Any, b: Any, prefix: str = "") -> list[str]:
             out += _diff(a.get(k), b.get(k), f"{prefix}.{name}" if prefix else name)
         return out
     return [] if a == b and type(a) is type(b) else [prefix or "entry"]
+
+
+def _at(d: Any, path: str) -> Any:
+    """The value at a dotted path of _diff's (for a reason: what is there, what was signed)."""
+    for part in path.split("."):
+        d = d.get(part) if isinstance(d, dict) else None
+    return d
 
 
 def _plain(value: Any) -> Any:
