@@ -16,9 +16,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import random
-import sys
 from pathlib import Path
-
 
 from huggingface_hub import EvalResultEntry, eval_result_entries_to_yaml  # noqa: E402
 

@@ -11,7 +11,9 @@ What it plays (protocol as read from huggingface_hub 2.4 / datasets 5.2):
   GET  /api/{type}/{repo}/refs | /commits/{rev}                 list_repo_refs, list_repo_commits
   POST /api/{type}/{repo}/preupload/{rev}                       always uploadMode "regular" (no LFS, no Xet)
   POST /api/{type}/{repo}/commit/{rev}[?create_pr=1]            NDJSON commit; files arrive inline, base64
-  GET  /api/{type}/{repo}/discussions[/{num}]                   get_repo_discussions, get_discussion_details
+  GET  /api/{type}/{repo}/discussions[/{num}]                   get_repo_discussions (by type, status, author),
+                                                                get_discussion_details (commit and status-change events)
+  GET  /api/datasets/{repo}/leaderboard[?base_model=false]       get_dataset_leaderboard (rows from set_leaderboard)
   GET  /api/whoami-v2, POST /api/validate-yaml, GET /api/agent-harnesses (empty registry)
   HEAD/GET /[datasets/|spaces/]{repo}/resolve/{rev}/{path}      hf_hub_download, HfFileSystem (GET honours Range)
   Jobs (run_job, run_uv_job, inspect_job, list_jobs, cancel_job, wait_for_job, fetch_job_logs, rerun_job, ...):
@@ -128,6 +130,7 @@ class FakeHub:
         self.on_job_created: Callable[[dict], None] | None = None
         self.job_log_wait = 60.0  # seconds a /logs stream of a non-final job stays open without a new line
         self._faults: list[list] = []  # [method, path part, status, times left]: see fail()
+        self._leaderboards: dict[str, list[dict]] = {}  # dataset id -> rows (set_leaderboard)
 
     # ---------------------------------------------------------------- lifecycle
     def start(self) -> str:
@@ -157,7 +160,8 @@ class FakeHub:
         tests sharing one server (and one model run) can each start from the same state."""
         with self._lock:
             return copy.deepcopy({"repos": self._repos, "jobs": self._jobs, "job_logs": self._job_logs,
-                                  "requests": self.requests, "faults": self._faults})
+                                  "requests": self.requests, "faults": self._faults,
+                                  "leaderboards": self._leaderboards})
 
     def restore(self, state: dict) -> None:
         """Back to a checkpoint: whatever a test committed, opened or ran since is gone."""
@@ -165,6 +169,7 @@ class FakeHub:
             state = copy.deepcopy(state)
             self._repos, self._jobs, self._job_logs = state["repos"], state["jobs"], state["job_logs"]
             self.requests, self._faults = state["requests"], state["faults"]
+            self._leaderboards = state["leaderboards"]
             self.on_job_created = None
 
     # ---------------------------------------------------------------- faults
@@ -209,6 +214,32 @@ class FakeHub:
             snapshot.update(files)
             repo.branches[branch] = self._new_commit(repo, head, snapshot, message or "update")
             return repo.branches[branch]
+
+    def set_leaderboard(self, dataset_id: str, rows: list[dict]) -> None:
+        """The dataset's leaderboard as the Hub serves it: rows {modelId, value, filename,
+        pullRequest?, verified?, derivative? (a model declaring a base_model)}."""
+        with self._lock:
+            self._leaderboards[dataset_id] = [dict(r) for r in rows]
+
+    def open_pr(self, repo_id: str, files: dict[str, bytes], repo_type: str = "model", author: str = "someone",
+                title: str = "Add evaluation results") -> int:
+        """A pull request by `author` that adds files on top of main; its number."""
+        with self._lock:
+            repo = self._repos[(repo_type, repo_id)]
+            head = repo.branches["main"]
+            snapshot = {**repo.commits[head].files, **files}
+            sha = self._new_commit(repo, head, snapshot, title)
+            num = max((pr["num"] for pr in repo.prs), default=0) + 1
+            repo.prs.append({"num": num, "title": title, "ref": f"refs/pr/{num}", "sha": sha, "status": "open",
+                             "base": "refs/heads/main", "createdAt": _now(), "author": author})
+            return num
+
+    def close_pr(self, repo_id: str, num: int, repo_type: str = "model", by: str = "owner") -> None:
+        """Close a pull request without merging it (as a repo's owner may)."""
+        with self._lock:
+            pr = next(p for p in self._repos[(repo_type, repo_id)].prs if p["num"] == num)
+            pr["status"] = "closed"
+            pr.setdefault("status_changes", []).append(("closed", _now(), by))
 
     def files_at(self, repo_id: str, repo_type: str, revision: str = "main") -> dict[str, bytes]:
         with self._lock:
@@ -546,6 +577,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json({"files": out})
         if method == "POST" and op == "commit" and len(rest) == 2:
             return self._commit(self._repo(repo_type, repo_id, write=True), rev)
+        if method == "GET" and op == "leaderboard" and repo_type == "dataset":
+            self._repo(repo_type, repo_id)
+            return self._leaderboard(repo_id)
         if method == "GET" and op == "discussions":
             repo = self._repo(repo_type, repo_id)
             if len(rest) == 1:
@@ -556,8 +590,11 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json({**self._discussion_json(repo, pr), "changes": {"base": pr["base"]},
                                "filesWithConflicts": [], "diff": "",
                                "events": [{"id": pr["sha"][:24], "type": "commit", "createdAt": pr["createdAt"],
-                                           "author": {"name": USER},
-                                           "data": {"subject": pr["title"], "oid": pr["sha"]}}]})
+                                           "author": {"name": pr.get("author", USER)},
+                                           "data": {"subject": pr["title"], "oid": pr["sha"]}}]
+                               + [{"id": f"status{i:020d}", "type": "status-change", "createdAt": at,
+                                   "author": {"name": who}, "data": {"status": status}}
+                                  for i, (status, at, who) in enumerate(pr.get("status_changes", []))]})
         return self._unknown(method)
 
     # ---------------------------------------------------------------- handlers
@@ -660,9 +697,26 @@ class _Handler(BaseHTTPRequestHandler):
             repo.branches[branch] = sha
         self._json(out)
 
+    def _leaderboard(self, dataset_id: str) -> None:
+        """GET /api/datasets/{id}/leaderboard[?base_model=false]: the rows set_leaderboard stored,
+        ranked by value; by default only models that declare no base_model (as the Hub)."""
+        rows = self.hub._leaderboards.get(dataset_id)
+        if rows is None:
+            raise HubError(404, None, f"Dataset {dataset_id} has no leaderboard")
+        everything = self.query.get("base_model", "").lower() == "false"
+        rows = [r for r in rows if everything or not r.get("derivative")]
+        ranked = sorted(rows, key=lambda r: -r["value"])
+        self._json([{"rank": i + 1, "modelId": r["modelId"], "value": r["value"], "filename": r["filename"],
+                     "verified": r.get("verified", False), "source": r.get("source"),
+                     "author": {"type": "user", "name": r["modelId"].split("/")[0], "fullname": "",
+                                "avatarUrl": "", "isPro": False},
+                     **({"pullRequest": r["pullRequest"]} if r.get("pullRequest") else {}),
+                     "notes": r.get("notes")} for i, r in enumerate(ranked)])
+
     def _discussion_json(self, repo: Repo, pr: dict) -> dict:
         return {"num": pr["num"], "title": pr["title"], "status": pr["status"], "isPullRequest": True,
-                "createdAt": pr["createdAt"], "author": {"name": USER}, "pinned": False, "numComments": 1,
+                "createdAt": pr["createdAt"], "author": {"name": pr.get("author", USER)}, "pinned": False,
+                "numComments": 1,
                 "topReactions": [], "repo": {"name": repo.repo_id, "type": repo.repo_type}}
 
     def _discussions(self, repo: Repo) -> None:

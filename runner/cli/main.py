@@ -41,6 +41,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                   "Re-run TARGET's score from its verifyToken and say, with statistics, whether it holds."),
     "diff": ("run_eval.runner.cli.diff:diff_command",
              "Explain why two scores differ: every methodology field of their tokens, side by side."),
+    "leaderboard": ("run_eval.runner.cli.leaderboard:leaderboard_command",
+                    "Rank only comparable scores of BENCHMARK (a Hub dataset id, or result files/folders)."),
 }
 
 

@@ -1,0 +1,137 @@
+"""`run-eval leaderboard BENCHMARK`: rank only comparable scores, and say what separates the rest."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from run_eval.runner.cli.options import trust_option
+from run_eval.runner.cli.output import print_rows
+from run_eval.runner.errors import EXIT_FAILED, EXIT_USAGE, fail
+
+
+@click.command("leaderboard")
+@click.argument("benchmark", nargs=-1, required=True)
+@click.option("--task", "task_id", metavar="ID", help="This task's entries only (default: every task, "
+              "each its own group).")
+@click.option("--all-models", is_flag=True, help="Hub: also models that declare a base_model (fine-tunes).")
+@click.option("--include-closed", is_flag=True, help="Hub: also the entries of the models' closed, unmerged "
+              "result PRs (listed apart, never ranked).")
+@click.option("--workers", type=click.IntRange(min=1, max=64), default=8, show_default=True,
+              help="Hub: result files downloaded at once.")
+@trust_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write a self-contained HTML page.")
+def leaderboard_command(benchmark: tuple[str, ...], task_id: str | None, all_models: bool, include_closed: bool,
+                        workers: int, trust: Any, as_json: bool, html_file: Path | None) -> None:
+    """Rank only comparable scores of BENCHMARK (a Hub dataset id, or result files/folders).
+
+    Entries are comparable when they agree in every field that `run-eval diff` says breaks a
+    comparison; each such group is ranked on its own, ties marked where the intervals say so.
+    Unsigned and invalid entries are listed apart, never ranked.
+    """
+    from run_eval.runner.publish.leaderboard import LeaderboardError, build, closed_rows, from_files, from_hub
+    from run_eval.runner.publish.published import HubResultsError
+    from run_eval.signing.results import atomic_write_text
+    from run_eval.tasks.hub import hub_error, is_repo_id
+
+    local = [Path(b) for b in benchmark if Path(b).exists()]
+    problems: list[str] = []
+    if len(benchmark) == 1 and not local and is_repo_id(benchmark[0]):
+        name = benchmark[0]
+        try:
+            rows = from_hub(name, task_id=task_id, all_models=all_models, trust=trust, workers=workers,
+                            progress=_progress() if sys.stderr.isatty() else None)
+            closed = closed_rows([r.model for r in rows], benchmark=name, task_id=task_id,
+                                 trust=trust) if include_closed else []
+        except (LeaderboardError, HubResultsError) as ex:
+            fail(ex.lines, EXIT_FAILED)
+        except Exception as ex:
+            msg = hub_error(ex, f"BENCHMARK {name!r}", name)
+            if msg is None:
+                raise
+            fail(msg, EXIT_FAILED)
+    elif len(local) == len(benchmark):
+        if include_closed or all_models:
+            raise click.UsageError("--include-closed and --all-models read the Hub; BENCHMARK here is local files")
+        rows, problems = from_files(local, task_id=task_id, trust=trust)
+        closed = []
+        name = ", ".join(benchmark)
+    else:
+        missing = [b for b in benchmark if not Path(b).exists()]
+        fail([f"BENCHMARK {b!r}: no such file or folder, and not one Hub dataset id org/name" for b in missing],
+             EXIT_USAGE)
+    board = build(rows, closed, benchmark=name, task_id=task_id)
+    if html_file is not None:
+        from run_eval.runner.publish.leaderboard_html import page
+
+        atomic_write_text(html_file, page(board))
+    if as_json:
+        click.echo(json.dumps({**board.as_dict(), "problems": problems}, indent=2, default=str))
+    else:
+        print_board(board, problems)
+    sys.exit(1 if problems else 0)
+
+
+def print_board(board: Any, problems: list[str]) -> None:
+    """One table (or block of lines) per group, then the unranked, the closed, the mixed pairs."""
+    for i, g in enumerate(board.groups):
+        title = f"group {i + 1}" + (" (largest)" if i == 0 else ": differs in " + ", ".join(
+            f"{k} {_v(a)} vs {_v(b)}" for k, (a, b) in g.differs_from_largest.items()))
+        rows = [(str(r.rank), r.row.model, _v(r.row.value), _ci(r.ci95), ", ".join(r.tied_with), r.row.status,
+                 f"PR #{r.row.pull_request}" if r.row.pull_request else "") for r in g.entries]
+        if not sys.stdout.isatty():
+            click.echo(f"# {title}")
+        print_rows(("rank", "model", "value", "95% CI", "tied with", "status", "from"), rows, title=title,
+                   status_column=5)
+    if board.unranked:
+        if not sys.stdout.isatty():
+            click.echo("# not ranked")
+        print_rows(("model", "value", "status", "why"),
+                   [(r.model, _v(r.value), r.status, "no token" if r.status == "unsigned" else r.reason or "")
+                    for r in board.unranked], title="not ranked (method unknown or token invalid)", status_column=2)
+    if board.closed:
+        if not sys.stdout.isatty():
+            click.echo("# closed pull requests")
+        print_rows(("model", "PR", "author", "closed at", "task", "value", "status", "on main"),
+                   [(r.model, f"#{r.closed['num']}", r.closed.get("author") or "", r.closed.get("closed_at") or "",
+                     str(r.task_id), _v(r.value), r.status, _v(r.closed.get("on_main"))) for r in board.closed],
+                   title="closed pull requests (never ranked)", status_column=6)
+    for pair in board.hub_mixed_pairs:
+        a, b = pair["models"]
+        why = pair["why"] if isinstance(pair["why"], str) else ", ".join(
+            f"{k} {_v(x)} vs {_v(y)}" for k, (x, y) in pair["why"].items())
+        click.echo(f"the Hub ranks {a} (#{pair['hub_ranks'][0]}) next to {b} (#{pair['hub_ranks'][1]}), "
+                   f"but they are not comparable: {why}")
+    for p in problems:
+        click.echo(f"run-eval: error: {p}", err=True)
+
+
+def _v(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return "-" if value is None else json.dumps(value, default=str) if not isinstance(value, str) else value
+
+
+def _ci(ci: list[float] | None) -> str:
+    return "" if ci is None else f"[{ci[0]:.4f}, {ci[1]:.4f}]"
+
+
+def _progress() -> Any:
+    from rich.progress import Progress
+
+    bar = Progress(transient=True)
+    task = bar.add_task("reading result files", total=None)
+    bar.start()
+
+    def update(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+        if done == total:
+            bar.stop()
+
+    return update
