@@ -6,7 +6,7 @@ leaderboard naming all N. The command reads every file (a bounded pool of parall
 downloads through a fresh HF cache), decides each token, groups and ranks. Each N is timed
 `--runs` times, start-up included; the median is reported with its per-model cost.
 
-    python bench/leaderboard_scale.py --models 100,300,1000 --runs 3
+    python bench/leaderboard_scale.py --models 100,300,1000 --runs 3 --workers 1,8
 """
 
 from __future__ import annotations
@@ -57,14 +57,14 @@ def result_file(i: int, key, rng: random.Random) -> bytes:
     return dump_raw([{**entry, "verifyToken": sign(claims, key)}]).encode()
 
 
-def time_board(hub: FakeHub, work: Path, runs: int) -> list[float]:
+def time_board(hub: FakeHub, work: Path, runs: int, workers: int) -> list[float]:
     exe = shutil.which("run-eval") or "run-eval"
     times = []
     for r in range(runs):
         env = {**os.environ, "HF_ENDPOINT": hub.url, "HF_HUB_OFFLINE": "0", "HF_TOKEN": TOKEN,
                "HF_HOME": str(work / f"hf-{r}"), "RUN_EVAL_HOME": str(work / "home")}
         start = time.perf_counter()
-        proc = subprocess.run([exe, "leaderboard", "org/bench", "--json"], env=env, capture_output=True, text=True,
+        proc = subprocess.run([exe, "leaderboard", "org/bench", "--json", "--workers", str(workers)], env=env, capture_output=True, text=True,
                               cwd=work, stdin=subprocess.DEVNULL)
         times.append(time.perf_counter() - start)
         if proc.returncode != 0:
@@ -76,12 +76,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default="100,300,1000")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--workers", default="8", help="comma-separated: each N is timed with each (side by side)")
     args = ap.parse_args()
     rng = random.Random(0)
     with tempfile.TemporaryDirectory(prefix="run-eval-bench-lb-") as tmp:
         work = Path(tmp)
         key = generate_key(work / "key.pem")
-        print(f"{'models':>7} {'median s':>9} {'s/model':>8}  runs")
+        print(f"{'models':>7} {'workers':>7} {'median s':>9} {'s/model':>8}  runs")
         for n in (int(x) for x in args.models.split(",")):
             hub = FakeHub(token=TOKEN)
             hub.start()
@@ -91,10 +92,11 @@ def main() -> None:
                              files={"README.md": b"x", ".eval_results/bench.yaml": result_file(i, key, rng)})
             hub.set_leaderboard("org/bench", [{"modelId": f"org/model-{i:05d}", "value": 0.5,
                                                "filename": "bench.yaml"} for i in range(n)])
-            times = time_board(hub, work, args.runs)
+            for workers in (int(w) for w in args.workers.split(",")):
+                times = time_board(hub, work, args.runs, workers)
+                med = statistics.median(times)
+                print(f"{n:>7} {workers:>7} {med:>9.2f} {med / n:>8.4f}  {', '.join(f'{t:.2f}' for t in times)}")
             hub.stop()
-            med = statistics.median(times)
-            print(f"{n:>7} {med:>9.2f} {med / n:>8.4f}  {', '.join(f'{t:.2f}' for t in times)}")
 
 
 if __name__ == "__main__":

@@ -47,8 +47,8 @@ def leaderboard_command(benchmark: tuple[str, ...], task_id: str | None, all_mod
         try:
             rows = from_hub(name, task_id=task_id, all_models=all_models, trust=trust, workers=workers,
                             progress=_progress() if sys.stderr.isatty() else None)
-            closed = closed_rows([r.model for r in rows], benchmark=name, task_id=task_id,
-                                 trust=trust) if include_closed else []
+            closed = closed_rows([r.model for r in rows], benchmark=name, task_id=task_id, trust=trust,
+                                 workers=workers) if include_closed else []
         except (LeaderboardError, HubResultsError) as ex:
             fail(ex.lines, EXIT_FAILED)
         except Exception as ex:

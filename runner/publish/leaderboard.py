@@ -291,19 +291,18 @@ def _read(api: Any, repo_id: str, path: str, revision: str) -> list[Any]:
 
 
 def closed_rows(model_ids: list[str], *, benchmark: str | None, task_id: str | None,
-                trust: TrustStore) -> list[Row]:
-    """Entries of the models' closed, unmerged result pull requests (each decided)."""
+                trust: TrustStore, workers: int = 8) -> list[Row]:
+    """Entries of the models' closed, unmerged result pull requests (each decided), the
+    models read in parallel (the same bounded pool as the board)."""
     from run_eval.runner.publish.published import closed_results
 
-    out = []
-    for model_id in sorted(set(model_ids)):
-        for c in closed_results(model_id, trust=trust):
-            if benchmark is not None and c.dataset_id != benchmark:
-                continue
-            if task_id is not None and c.verdict.task_id != task_id:
-                continue
-            out.append(Row(model_id, c.verdict.value, c.verdict.status, c.verdict.reason, c.verdict.claims,
-                           task_id=c.verdict.task_id, source=f"{model_id}@refs/pr/{c.num}/{c.path}",
-                           closed={"num": c.num, "author": c.author, "closed_at": c.closed_at,
-                                   "on_main": c.on_main}))
-    return out
+    def one(model_id: str) -> list[Row]:
+        return [Row(model_id, c.verdict.value, c.verdict.status, c.verdict.reason, c.verdict.claims,
+                    task_id=c.verdict.task_id, source=f"{model_id}@refs/pr/{c.num}/{c.path}",
+                    closed={"num": c.num, "author": c.author, "closed_at": c.closed_at, "on_main": c.on_main})
+                for c in closed_results(model_id, trust=trust)
+                if (benchmark is None or c.dataset_id == benchmark)
+                and (task_id is None or c.verdict.task_id == task_id)]
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return [r for rows in pool.map(one, sorted(set(model_ids))) for r in rows]

@@ -30,11 +30,9 @@ def remote_entries(api: Any, repo_id: str, path_in_repo: str, revision: str = "m
     return parse_raw(Path(local).read_bytes(), f"{repo_id}/{path_in_repo}@{revision}")
 
 
-@dataclass(frozen=True)
-class Published:
-    where: str  # "main" or "PR #n"
-    path: str
-    index: int
+class _Decided:
+    """An entry read from a repo, with its verdict: status and reason as the listings show them."""
+
     verdict: Verdict
 
     @property
@@ -44,6 +42,14 @@ class Published:
     @property
     def reason(self) -> str | None:
         return self.verdict.reason
+
+
+@dataclass(frozen=True)
+class Published(_Decided):
+    where: str  # "main" or "PR #n"
+    path: str
+    index: int
+    verdict: Verdict
 
     def as_dict(self) -> dict[str, Any]:
         return {"where": self.where, "path": self.path, "index": self.index, **self.verdict.as_dict()}
@@ -83,7 +89,7 @@ def list_results(repo_id: str, *, trust: TrustStore) -> list[Published]:
 
 
 @dataclass(frozen=True)
-class ClosedEntry:
+class ClosedEntry(_Decided):
     """An entry of a closed, unmerged result PR: what the record's history would not show."""
 
     num: int
@@ -94,14 +100,6 @@ class ClosedEntry:
     verdict: Verdict
     dataset_id: Any
     on_main: Any  # the value main has for the same benchmark and task (None: main has none)
-
-    @property
-    def status(self) -> str:
-        return self.verdict.status
-
-    @property
-    def reason(self) -> str | None:
-        return self.verdict.reason
 
     def as_dict(self) -> dict[str, Any]:
         return {"pull_request": self.num, "author": self.author, "closed_at": self.closed_at, "path": self.path,
