@@ -121,7 +121,7 @@ def _why_unranked(r: Row) -> str:
 def build(rows: list[Row], closed: list[Row], *, benchmark: str, task_id: str | None) -> Board:
     """Group, rank and compare rows (pure: no I/O)."""
     ranked_rows = [r for r in rows if r.status in RANKED and r.claims is not None]
-    unranked = [r for r in rows if r not in ranked_rows]
+    unranked = [r for r in rows if not (r.status in RANKED and r.claims is not None)]
     by_method: dict[str, list[Row]] = {}
     methods: dict[str, dict[str, Any]] = {}
     for r in ranked_rows:
