@@ -1,0 +1,18 @@
+"""The examples in docstrings are run: documentation that can be wrong fails here."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = ["run_eval.signing.claims", "run_eval.runner.run.options", "run_eval.runner.models.reference",
+           "run_eval.runner.compare.stats", "run_eval.runner.publish.leaderboard", "run_eval.tasks.hub"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0, f"{name} has no example to run"
+    assert result.failed == 0
