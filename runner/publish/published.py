@@ -4,9 +4,10 @@ results`; `reproduce` of a Hub TARGET reads them the same way)."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from run_eval.runner.errors import LinesError
 from run_eval.signing.results import RESULTS_DIR, ResultFileError, parse_raw
@@ -55,29 +56,13 @@ class Published(_Decided):
         return {"where": self.where, "path": self.path, "index": self.index, **self.verdict.as_dict()}
 
 
-def list_results(repo_id: str, *, trust: TrustStore) -> list[Published]:
-    """Entries in the repo's .eval_results/ on main and in open pull requests, each verified."""
-    from huggingface_hub import HfApi
-
+@contextmanager
+def reading(repo_id: str) -> Iterator[None]:
+    """Read from the model repo ``repo_id`` (org/name): a Hub error is one HubResultsError line."""
     if not is_repo_id(repo_id):
         raise HubResultsError(f"MODEL {repo_id!r}: expected a Hub model id like 'org/name'")
-    api = HfApi()
-    out: list[Published] = []
     try:
-        refs = [("main", "main")]
-        for d in api.get_repo_discussions(repo_id, discussion_type="pull_request", discussion_status="open"):
-            refs.append((f"PR #{d.num}", f"refs/pr/{d.num}"))
-        for label, rev in refs:
-            files = [f for f in api.list_repo_files(repo_id, revision=rev)
-                     if f.startswith(f"{RESULTS_DIR}/") and f.endswith(".yaml")]
-            for path in sorted(files):
-                try:
-                    entries = remote_entries(api, repo_id, path, rev)
-                except ResultFileError as ex:
-                    out.append(Published(label, path, 0, Verdict("invalid", str(ex))))
-                    continue
-                for i, raw in enumerate(entries):
-                    out.append(Published(label, path, i, decide(raw, trust, model_id=repo_id)))
+        yield
     except HubResultsError:
         raise
     except Exception as ex:
@@ -85,6 +70,27 @@ def list_results(repo_id: str, *, trust: TrustStore) -> list[Published]:
         if msg is None:
             raise
         raise HubResultsError(msg) from None
+
+
+def list_results(repo_id: str, *, trust: TrustStore) -> list[Published]:
+    """Entries in the repo's .eval_results/ on main and in open pull requests, each verified."""
+    from huggingface_hub import HfApi
+
+    api = HfApi()
+    out: list[Published] = []
+    with reading(repo_id):
+        refs = [("main", "main")]
+        for d in api.get_repo_discussions(repo_id, discussion_type="pull_request", discussion_status="open"):
+            refs.append((f"PR #{d.num}", f"refs/pr/{d.num}"))
+        for label, rev in refs:
+            for path in _result_paths(api, repo_id, rev):
+                try:
+                    entries = remote_entries(api, repo_id, path, rev)
+                except ResultFileError as ex:
+                    out.append(Published(label, path, 0, Verdict("invalid", str(ex))))
+                    continue
+                for i, raw in enumerate(entries):
+                    out.append(Published(label, path, i, decide(raw, trust, model_id=repo_id)))
     return out
 
 
@@ -112,14 +118,12 @@ def closed_results(repo_id: str, *, trust: TrustStore) -> list[ClosedEntry]:
     decided, with who opened the PR, when it was closed, and main's value for the same task."""
     from huggingface_hub import HfApi
 
-    if not is_repo_id(repo_id):
-        raise HubResultsError(f"MODEL {repo_id!r}: expected a Hub model id like 'org/name'")
     api = HfApi()
-    try:
+    out = []
+    with reading(repo_id):
         on_main = {(_ds(raw, "id"), _ds(raw, "task_id")): raw.get("value")
                    for path in _result_paths(api, repo_id, "main") for raw in remote_entries(api, repo_id, path)
                    if isinstance(raw, dict)}
-        out = []
         for d in api.get_repo_discussions(repo_id, discussion_type="pull_request", discussion_status="closed"):
             details = api.get_discussion_details(repo_id, d.num)
             closes = [e for e in details.events if getattr(e, "new_status", None) == "closed"]
@@ -135,13 +139,6 @@ def closed_results(repo_id: str, *, trust: TrustStore) -> list[ClosedEntry]:
                     key = (_ds(raw, "id"), _ds(raw, "task_id"))
                     out.append(ClosedEntry(d.num, d.author, closed_at, path, i, decide(raw, trust, model_id=repo_id),
                                            key[0], on_main.get(key)))
-    except HubResultsError:
-        raise
-    except Exception as ex:
-        msg = hub_error(ex, f"MODEL {repo_id!r}", repo_id, repo_type="model")
-        if msg is None:
-            raise
-        raise HubResultsError(msg) from None
     return out
 
 
