@@ -311,3 +311,15 @@ def test_first_run_creates_a_key_and_says_so_once(tmp_path, example_copy):
     assert "created signing key" not in second.stderr
     key = tmp_path / "fresh-home" / "signing-key.pem"
     assert key.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_run_refuses_a_signing_key_its_own_trust_store_revoked(tmp_path, example_copy):
+    """Every token the key signs would be refused: the run stops before any model loads."""
+    home = {"RUN_EVAL_HOME": str(tmp_path / "home")}
+    assert run_inproc("keys", "generate", cwd=tmp_path, env=home).returncode == 0
+    kid = run_inproc("keys", "show", cwd=tmp_path, env=home).stdout.split()[1]
+    assert run_inproc("keys", "revoke", kid, cwd=tmp_path, env=home).returncode == 0
+    proc = run_inproc("mockllm/model", str(example_copy), "--task", "addition", "--limit", "1", cwd=tmp_path, env=home)
+    assert_clean_error(proc, f"your signing key {kid[:12]}… is revoked in", "run-eval keys generate --force")
+    assert proc.returncode == 2
+    assert not (tmp_path / "logs").exists() and not (tmp_path / ".eval_results").exists()

@@ -9,8 +9,10 @@ from typing import Any, Callable
 
 from run_eval.runner.models.reference import ModelRef, pin_hub_model, resolve_model
 from run_eval.runner.run.request import RunFailed, RunRequest
+from run_eval.signing.errors import KeyError_
 from run_eval.signing.keys import SigningKey, load_or_create
 from run_eval.signing.results import read_entries, result_path
+from run_eval.signing.trust import load_trust_stores, trust_path
 from run_eval.tasks.build import BuiltTask, build_tasks
 from run_eval.tasks.source import Benchmark, resolve_benchmark
 from run_eval.tasks.spec import EvalSpec, load_spec
@@ -40,6 +42,11 @@ def prepare(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) ->
     read_entries(result_path(req.output_dir, benchmark.name))  # fail now, not after the run
     built = build_tasks(benchmark, spec, selected, seed=req.options.seed, epochs=req.options.epochs)
     key, created = load_or_create()
+    revoked = load_trust_stores().find(key.public.kid)
+    if revoked is not None and revoked.revoked:
+        # every token it signs would be refused by the same trust store: do not spend the run
+        raise KeyError_(f"your signing key {key.public.kid[:12]}… is revoked in {trust_path()}; its results would "
+                        "be invalid: make a new key with run-eval keys generate --force (and share its public key)")
     if created:
         notify(
             f"created signing key {key.public.kid} at {key.path} (mode 0600); "
