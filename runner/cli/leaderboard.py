@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from run_eval.runner.cli.options import trust_option
-from run_eval.runner.cli.output import print_rows
+from run_eval.runner.cli.output import as_table, print_rows
 from run_eval.runner.errors import EXIT_FAILED, EXIT_USAGE, fail
 
 
@@ -85,18 +85,18 @@ def print_board(board: Any, problems: list[str]) -> None:
             f"{k} {_v(a)} vs {_v(b)}" for k, (a, b) in g.differs_from_largest.items()))
         rows = [(str(r.rank), r.row.model, _v(r.row.value), _ci(r.ci95), ", ".join(r.tied_with), r.row.status,
                  f"PR #{r.row.pull_request}" if r.row.pull_request else "") for r in g.entries]
-        if not sys.stdout.isatty():
+        if not as_table():
             click.echo(f"# {title}")
         print_rows(("rank", "model", "value", "95% CI", "tied with", "status", "from"), rows, title=title,
                    status_column=5)
     if board.unranked:
-        if not sys.stdout.isatty():
+        if not as_table():
             click.echo("# not ranked")
         print_rows(("model", "value", "status", "why"),
                    [(r.model, _v(r.value), r.status, "no token" if r.status == "unsigned" else r.reason or "")
                     for r in board.unranked], title="not ranked (method unknown or token invalid)", status_column=2)
     if board.closed:
-        if not sys.stdout.isatty():
+        if not as_table():
             click.echo("# closed pull requests")
         print_rows(("model", "PR", "author", "closed at", "task", "value", "status", "on main"),
                    [(r.model, f"#{r.closed['num']}", r.closed.get("author") or "", r.closed.get("closed_at") or "",

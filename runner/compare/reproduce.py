@@ -191,9 +191,10 @@ def original_log(t: Target, log_arg: str | None) -> Any | None:
         from run_eval.signing.evidence import log_sha256
 
         want = t.claims.evidence.log_sha256 if t.claims is not None and t.claims.evidence is not None else None
-        if log_sha256(src) != want:
+        got = log_sha256(src)
+        if got != want:
             raise ReproduceError(f"{src}: this log is not the one the token's evidence names (its sha256 is "
-                                 f"{log_sha256(src)[:12]}…, the token's evidence.log_sha256 is {str(want)[:12]}…)")
+                                 f"{got[:12]}…, the token's evidence.log_sha256 is {str(want)[:12]}…)")
         return read_eval_log(str(src))
     except ReproduceError:
         raise

@@ -26,7 +26,6 @@ Case kinds (``kind`` in case.yaml):
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import shutil
@@ -90,17 +89,6 @@ def claims(e: dict[str, Any], *, iat: int = IAT, drop: tuple[str, ...] = (), **s
 
 def signed(e: dict[str, Any], key: SigningKey, **kw: Any) -> dict[str, Any]:
     return {**e, "verifyToken": sign(claims(e, **kw), key)}
-
-
-def deep(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
-    out = copy.deepcopy(base)
-    for path, value in changes.items():
-        d = out
-        *parents, last = path.split("__")
-        for p in parents:
-            d = d[p]
-        d[last] = value
-    return out
 
 
 CASES: dict[str, dict[str, Any]] = {}
