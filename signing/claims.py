@@ -83,6 +83,15 @@ class EnvironmentClaim(_Section):
     cuda: str | None = None  # torch's CUDA version
 
 
+class LintClaim(_Section):
+    """What ``run-eval lint`` found before the run: the rules broken, and whether its errors
+    could stop the run (``enforced`` is False when it ran with ``--no-lint``)."""
+
+    enforced: bool
+    errors: list[str] = []
+    warnings: list[str] = []
+
+
 class RunClaim(_Section):
     """How it ran: seeds, epochs, limit, decoding, backend, generate config, model args,
     package versions and the environment."""
@@ -98,6 +107,7 @@ class RunClaim(_Section):
     model_args: dict[str, Any] = {}
     packages: dict[str, str | None] = {}
     environment: EnvironmentClaim | None = None
+    lint: LintClaim | None = None  # absent in tokens from before lint
 
 
 class EvidenceClaim(_Section):

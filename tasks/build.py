@@ -36,6 +36,11 @@ class BuiltTask:
     task: Task
     samples: int  # rows in the split
     shuffle_seed: int | None  # seed used for shuffle_choices, None when not shuffled
+    columns: tuple[str, ...] = ()  # the split's columns
+
+    def sample_ids(self) -> list[str]:
+        """The id each sample has in the run: its id, or its position from 1 as Inspect numbers them."""
+        return [str(s.id) if s.id is not None else str(n) for n, s in enumerate(self.task.dataset, start=1)]
 
 
 def build_tasks(
@@ -90,7 +95,8 @@ def build_task(
         scorer=scorers,
         epochs=Epochs(epochs if epochs is not None else m.epochs, m.epoch_reducer),
     )
-    return BuiltTask(spec=task, task=built, samples=len(samples), shuffle_seed=shuffle_seed)
+    return BuiltTask(spec=task, task=built, samples=len(samples), shuffle_seed=shuffle_seed,
+                     columns=tuple(records[0]))
 
 
 def load_records(benchmark: Benchmark, spec: EvalSpec, task: TaskSpec) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ import click
 from run_eval.runner.run.options import DEFAULT_SEED, RunOptions
 
 RUN_OPTIONS = ("task_ids", "limit", "epochs", "seed", "max_tokens", "temperature", "max_connections",
-               "model_args", "backend", "allow_errors")
+               "model_args", "backend", "allow_errors", "no_lint")
 JOB_OPTIONS = ("flavor", "job_timeout", "namespace", "package", "image", "results_repo")
 
 
@@ -52,6 +52,9 @@ def run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      help="Let up to N samples per task fail (a count, or a fraction of the task's samples if "
                      "< 1): they are left out of the score, which is then marked a subset. Default: any failed "
                      "sample fails the run."),
+        click.option("--no-lint", is_flag=True,
+                     help="Run even if `run-eval lint` finds errors in the benchmark's method (they are recorded "
+                     "in the token). Default: lint errors stop the run before the model loads."),
     ]):
         wrapper = decorator(wrapper)
     return wrapper

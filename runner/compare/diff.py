@@ -34,6 +34,8 @@ FIELDS: list[tuple[str, tuple[str, ...], bool]] = [
     ("epochs", ("run", "epochs"), True),
     ("epoch_reducer", ("run", "epoch_reducer"), True),
     ("limit", ("run", "limit"), True),
+    ("lint enforced", ("run", "lint", "enforced"), False),
+    ("lint errors", ("run", "lint", "errors"), False),
     ("metric", ("metric", "name"), True),
     ("value", ("metric", "value"), False),
     ("stderr", ("metric", "stderr"), False),

@@ -306,6 +306,7 @@ def recorded_options(c: Claims, task_id: str, sample_ids: list | None) -> RunOpt
         max_connections=gen.get("max_connections"),
         model_args=tuple(render_model_arg(k, v) for k, v in args.items()),
         backend=recorded_backend(c), sample_ids=tuple(str(i) for i in sample_ids or ()),
+        no_lint=run.lint is not None and not run.lint.enforced,
     )
 
 

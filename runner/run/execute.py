@@ -44,7 +44,7 @@ def execute(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) ->
     for b in built:
         b.task.metadata = (b.task.metadata or {}) | {
             "run_eval": run_record(req, benchmark, spec, b, model, decoding.generate_config,
-                                   decoding.model_args, decoding.mode, decoding.backend)
+                                   decoding.model_args, decoding.mode, decoding.backend, p.findings)
         }
     quiet_loading(model.provider, req.display)
     if model.provider in LOCAL_PROVIDERS:
@@ -118,7 +118,7 @@ def execute(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) ->
             date=completed_at(log),
             source_url=r.log,
             source_name="Inspect log",
-            notes=notes_line(b, r, req, decoding, all_ids, [x.task_id for x in results]),
+            notes=notes_line(b, r, req, decoding, all_ids, [x.task_id for x in results], p.findings),
         )
         record = b.task.metadata["run_eval"]
         entry.verify_token = sign(token_claims(entry, record, r, log), p.key)

@@ -29,6 +29,7 @@ class RunOptions:
     backend: str = "auto"
     allow_errors: float | None = None  # a count >= 1, or a fraction < 1
     sample_ids: tuple[str, ...] = ()  # evaluate only these samples (reproduce --samples)
+    no_lint: bool = False  # run even if lint finds errors in the method (recorded in the token)
 
     def argv(self) -> list[str]:
         """These options as ``run-eval run`` arguments.
@@ -45,4 +46,5 @@ class RunOptions:
                 out += [flag, str(value)]
         out += [a for m in self.model_args for a in ("-M", m)]
         out += [a for i in self.sample_ids for a in ("--sample-id", str(i))]
+        out += ["--no-lint"] if self.no_lint else []
         return out

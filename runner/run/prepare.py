@@ -14,6 +14,7 @@ from run_eval.signing.keys import SigningKey, load_or_create
 from run_eval.signing.results import read_entries, result_path
 from run_eval.signing.trust import load_trust_stores, trust_path
 from run_eval.tasks.build import BuiltTask, build_tasks
+from run_eval.tasks.lint import Finding, errors_of, lint_built
 from run_eval.tasks.source import Benchmark, resolve_benchmark
 from run_eval.tasks.spec import EvalSpec, load_spec
 
@@ -26,6 +27,11 @@ class Prepared:
     model: ModelRef
     key: SigningKey
     model_args: dict[str, Any]  # with the pinned snapshot / revision of a Hub model
+    findings: list[Finding]  # what lint found (run.lint in the token)
+
+
+class LintFailed(RunFailed):
+    """Lint found errors in the benchmark's method; the run was not started."""
 
 
 def prepare(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) -> Prepared:
@@ -41,6 +47,7 @@ def prepare(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) ->
     model, model_args = pin_hub_model(resolve_model(req.model, model_id=req.model_id), req.model_args)
     read_entries(result_path(req.output_dir, benchmark.name))  # fail now, not after the run
     built = build_tasks(benchmark, spec, selected, seed=req.options.seed, epochs=req.options.epochs)
+    findings = lint(req, built, model, model_args, notify)
     key, created = load_or_create()
     revoked = load_trust_stores().find(key.public.kid)
     if revoked is not None and revoked.revoked:
@@ -52,4 +59,29 @@ def prepare(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) ->
             f"created signing key {key.public.kid} at {key.path} (mode 0600); "
             "share its public key with: run-eval keys export"
         )
-    return Prepared(benchmark, spec, built, model, key, model_args)
+    return Prepared(benchmark, spec, built, model, key, model_args, findings)
+
+
+def lint(req: RunRequest, built: list[BuiltTask], model: ModelRef, model_args: dict[str, Any],
+         notify: Callable[[str], None]) -> list[Finding]:
+    """Lint the tasks as built (with the model's tokenizer when it is on this machine); errors
+    stop the run unless --no-lint; warnings are said once."""
+    from run_eval.runner.models.limits import model_limits
+    from run_eval.runner.models.reference import LOCAL_PROVIDERS, ModelError
+
+    limits = None
+    if model.provider in LOCAL_PROVIDERS:
+        try:
+            limits = model_limits(model, model_args, req.options.max_tokens)
+        except ModelError:
+            limits = None  # not a transformers folder: the model-side rules are skipped
+    findings = lint_built(built, limits)
+    errors = errors_of(findings)
+    if errors and not req.options.no_lint:
+        raise LintFailed([f"lint: {f.line()}" for f in errors] + [
+            "the run was not started (no model loaded): fix the benchmark, or run it as it is with --no-lint "
+            "(recorded in the token); details: run-eval lint BENCHMARK"])
+    for f in findings:
+        if f.severity == "warning" or req.options.no_lint:
+            notify(f"lint: {f.line()}" + (" (--no-lint: running anyway)" if f.severity == "error" else ""))
+    return findings

@@ -18,6 +18,7 @@ from run_eval.runner.run.request import RunFailed, RunRequest, TaskResult
 from run_eval.signing.evidence import log_sha256, samples_sha256
 from run_eval.signing.token import build_claims
 from run_eval.tasks.build import BuiltTask
+from run_eval.tasks.lint import Finding
 from run_eval.tasks.source import Benchmark
 from run_eval.tasks.spec import EvalSpec
 
@@ -39,6 +40,7 @@ def run_record(
     model_args: dict[str, Any],
     decoding: str,
     backend: str,
+    findings: list[Finding] | None = None,
 ) -> dict[str, Any]:
     """What was evaluated and how: kept in the Inspect log as the run's evidence."""
     m = b.spec.model
@@ -74,7 +76,17 @@ def run_record(
             **(installed_versions() if model.provider in LOCAL_PROVIDERS else {}),
         },
         "environment": environment_lock(model, model_args),
+        "lint": lint_record(req, b, findings),
     }
+
+
+def lint_record(req: RunRequest, b: BuiltTask, findings: list[Finding] | None) -> dict[str, Any]:
+    """run.lint: whether lint errors could stop this run (not with --no-lint), and the rules
+    this task broke, by severity."""
+    mine = [f for f in findings or [] if f.task_id == b.spec.task_id]
+    return {"enforced": not req.options.no_lint,
+            "errors": sorted({f.rule for f in mine if f.severity == "error"}),
+            "warnings": sorted({f.rule for f in mine if f.severity == "warning"})}
 
 
 def token_claims(entry: EvalResultEntry, record: dict[str, Any], r: TaskResult, log: Any) -> dict[str, Any]:
@@ -94,7 +106,7 @@ def token_claims(entry: EvalResultEntry, record: dict[str, Any], r: TaskResult, 
                 "subset": subset_claim(record, r)},
         run={k: record[k] for k in ("seed", "shuffle_choices_seed", "epochs", "epoch_reducer", "limit",
                                     "decoding", "backend", "generate_config", "model_args",
-                                    "packages", "environment")},
+                                    "packages", "environment", "lint")},
         evidence={"log_sha256": log_sha256(log.location), "samples_sha256": samples_sha256(log)},
         executor=executor_claims(),
     )
@@ -159,6 +171,7 @@ def notes_line(
     decoding: Decoding,
     all_ids: list[str],
     run_ids: list[str],
+    findings: list[Finding] | None = None,
 ) -> str:
     m = b.spec.model
     epochs = req.options.epochs if req.options.epochs is not None else m.epochs
@@ -175,6 +188,9 @@ def notes_line(
         parts.append(f"choices shuffled with seed {b.shuffle_seed}")
     if req.options.limit is not None and req.options.limit < b.samples:
         parts.append(f"limit: {min(req.options.limit, b.samples)} of {b.samples} samples")
+    lint = [f.rule for f in findings or [] if f.task_id == b.spec.task_id and f.severity == "error"]
+    if req.options.no_lint:
+        parts.append(f"lint: not enforced (--no-lint){'; errors: ' + ', '.join(sorted(set(lint))) if lint else ''}")
     if r.errored:
         parts.append(f"{r.errored} of {r.run_samples} samples failed (left out of the score)")
     if set(run_ids) != set(all_ids):

@@ -1,0 +1,161 @@
+"""`run-eval lint` and the lint step of `run`: planted method bugs are errors, clean
+benchmarks (ours and every valid eval.yaml shape) raise none, bad input is one line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from benchdata import VALID, make_dataset
+from conftest import EXAMPLE, REPO, assert_clean_error, run_inproc
+
+from run_eval.signing.results import read_raw
+from run_eval.signing.token import check_signature
+from run_eval.tasks.lint import RULES
+
+LINT = REPO / "tests" / "fixtures" / "lint"
+sys.path.insert(0, str(LINT))
+from make_fixtures import write  # noqa: E402
+
+
+def lint_json(*args: str, cwd: Path) -> tuple[int, list[dict]]:
+    proc = run_inproc("lint", *args, "--json", cwd=cwd)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc.returncode, json.loads(proc.stdout)["findings"]
+
+
+def by_rule(findings: list[dict]) -> dict[str, dict]:
+    return {f["rule"]: f for f in findings}
+
+
+def test_drop_like_stop_sequence_is_an_error_naming_it_and_the_targets_it_cuts(tmp_path):
+    code, findings = lint_json(str(LINT / "drop_like"), cwd=tmp_path)
+    assert code == 1
+    (f,) = findings
+    assert f["rule"] == "stop-in-target" and f["severity"] == "error" and f["task_id"] == "quarters"
+    assert f["count"] == 30  # the 30 of 40 quarters that are not whole numbers; "1", "2", ... are not cut
+    assert "'.'" in f["message"] and "30 of 40 targets" in f["message"]
+    assert f["samples"][0] == {"id": "q01", "value": "0.25 -> 0."}
+    assert len(f["samples"]) == 3
+
+
+def test_a_stop_sequence_the_scorer_normalises_away_is_not_flagged(tmp_path):
+    # "Paris." cut at "." is "Paris", which exact() still scores right; "{your answer}" is
+    # kept as written by Inspect; {country} is in every sample's metadata
+    assert lint_json(str(LINT / "clean_text"), cwd=tmp_path) == (0, [])
+    assert lint_json(str(LINT / "quarters_clean"), cwd=tmp_path) == (0, [])
+    assert lint_json(str(EXAMPLE), cwd=tmp_path) == (0, [])
+
+
+def test_targets_the_scorer_normalisation_empties_and_targets_anything_matches(tmp_path):
+    code, findings = lint_json(str(LINT / "empty_norm"), cwd=tmp_path)
+    assert code == 1
+    rules = {(f["rule"], f["task_id"]): f for f in findings}
+    unscorable = rules[("target-unscorable", "exact")]
+    assert {s["value"] for s in unscorable["samples"]} <= {"the", "a", "-", "an", "."}
+    assert unscorable["count"] == 5  # the, a, -, an, "." (exact drops articles and punctuation)
+    anything = rules[("target-matches-anything", "match")]
+    assert {s["value"] for s in anything["samples"]} == {"-", "."}
+    assert ("target-unscorable", "match") not in rules  # match keeps "the" and "a"
+
+
+def test_template_field_that_no_metadata_provides(tmp_path):
+    code, findings = lint_json(str(LINT / "missing_field"), cwd=tmp_path)
+    assert code == 1
+    (f,) = findings
+    assert f["rule"] == "template-field-missing" and f["count"] == 6 and "{subject}" in f["message"]
+
+
+def test_sample_level_rules(tmp_path):
+    code, findings = lint_json(str(LINT / "broken_samples"), cwd=tmp_path)
+    assert code == 1
+    mc = by_rule([f for f in findings if f["task_id"] == "mc"])
+    assert set(mc) == {"empty-input", "duplicate-id", "too-few-choices", "choice-target-out-of-range",
+                       "conflicting-targets", "duplicate-choices"}
+    assert mc["choice-target-out-of-range"]["samples"] == [{"id": "f", "value": "target 'E' of 3 choices"}]
+    assert mc["duplicate-id"]["samples"][0]["id"] == "c"
+    literal = by_rule([f for f in findings if f["task_id"] == "literal"])
+    assert literal["literal-target-is-column"]["severity"] == "warning"
+
+
+@pytest.mark.parametrize("name", VALID)
+def test_no_false_errors_on_the_valid_eval_yaml_shapes(name, tmp_path):
+    root = make_dataset(name, tmp_path / name)
+    code, findings = lint_json(str(root), cwd=tmp_path)
+    assert code == 0 and [f for f in findings if f["severity"] == "error"] == []
+
+
+def test_with_model_max_tokens_and_context(tmp_path, tiny_model):
+    model = f"hf/{tiny_model}"
+    code, findings = lint_json(str(LINT / "quarters_clean"), "--model", model, "--max-tokens", "2", cwd=tmp_path)
+    f = by_rule(findings)["max-tokens-below-target"]
+    # the tiny tokenizer has one token per digit: every decimal ("0.5", "2.25") is over 2 tokens, "10" is not
+    assert code == 1 and f["count"] == 30 and "max_tokens 2 (--max-tokens)" in f["message"]
+    assert lint_json(str(LINT / "quarters_clean"), "--model", model, cwd=tmp_path) == (0, [])
+    long = write(tmp_path / "long", "tasks: [{field_spec: {input: q, target: a}, solvers: [{name: generate}], "
+                 "scorers: [{name: match}]}]", [{"q": "apples " * 300 + "?", "a": "3"}, {"q": "pears?", "a": "4"}])
+    code, findings = lint_json(str(long), "--model", model, cwd=tmp_path)
+    over = by_rule(findings).get("prompt-exceeds-context")
+    assert code == 1 and over is not None and "context of 256 tokens" in over["message"], findings
+
+
+def test_hf_default_max_tokens_is_inspects():
+    from inspect_ai._util.constants import DEFAULT_MAX_TOKENS
+
+    from run_eval.runner.models.limits import HF_DEFAULT_MAX_TOKENS
+
+    assert HF_DEFAULT_MAX_TOKENS == DEFAULT_MAX_TOKENS
+
+
+def test_table_and_plain_output(tmp_path):
+    proc = run_inproc("lint", str(LINT / "drop_like"), cwd=tmp_path)
+    assert proc.returncode == 1
+    header, row, summary = proc.stdout.strip().splitlines()
+    assert header.split("\t")[:3] == ["severity", "rule", "task"]
+    assert row.startswith("error\tstop-in-target\tquarters\t30\tq01: 0.25 -> 0.")
+    assert summary.startswith("1 errors, 0 warnings in 1 tasks (40 samples) of local/drop_like@sha256:")
+
+
+@pytest.mark.parametrize("args, needle", [
+    (("nowhere",), "BENCHMARK 'nowhere'"),
+    ((str(LINT / "drop_like"), "--task", "nope"), "--task 'nope' is not a task"),
+    ((str(LINT / "drop_like"), "-M", "device=cpu"), "add --model MODEL"),
+    ((str(LINT / "drop_like"), "--model", "openai/gpt-4o"), "openai/ models are not"),
+    ((str(LINT / "drop_like"), "--model", "hf/./no-such-folder"), "hf/./no-such-folder"),
+])
+def test_bad_input_is_one_line(args, needle, tmp_path):
+    proc = run_inproc("lint", *args, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert_clean_error(proc, needle)
+
+
+def test_every_rule_is_documented_in_the_readme():
+    readme = (REPO / "README.md").read_text()
+    from run_eval.runner.audit.checks import RULE_IDS
+
+    for rule in [*RULES, *RULE_IDS]:
+        assert f"`{rule}`" in readme, rule
+
+
+def test_run_refuses_a_lint_error_before_loading_the_model(tmp_path, tiny_model):
+    proc = run_inproc("run", f"hf/{tiny_model}", str(LINT / "drop_like"), cwd=tmp_path)
+    assert proc.returncode == 1
+    assert_clean_error(proc, "stop-in-target", "no model loaded", "--no-lint")
+    assert not (tmp_path / "logs").exists() and not (tmp_path / ".eval_results").exists()
+
+
+def test_no_lint_runs_and_the_token_records_it(tmp_path, tiny_model):
+    proc = run_inproc("run", f"hf/{tiny_model}", str(LINT / "drop_like"), "--no-lint", "--limit", "6", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "lint: error stop-in-target" in proc.stderr and "(--no-lint: running anyway)" in proc.stderr
+    (entry,) = read_raw(tmp_path / ".eval_results" / "drop_like.yaml")
+    claims = check_signature(entry["verifyToken"]).claims
+    assert claims.run.lint.enforced is False and claims.run.lint.errors == ["stop-in-target"]
+    assert "lint: not enforced (--no-lint); errors: stop-in-target" in entry["notes"]
+
+    from run_eval.runner.compare.reproduce import recorded_options
+
+    assert recorded_options(claims, "quarters", None).no_lint  # a re-run is run as it was
+    assert "--no-lint" in recorded_options(claims, "quarters", None).argv()
