@@ -55,6 +55,19 @@ def tiny_model() -> Path:
         return build(_MODEL_CACHE / "tiny-model", benchmark_dir=EXAMPLE)
 
 
+@pytest.fixture(scope="session")
+def tiny_model_b() -> Path:
+    """A second, weaker tiny model (fewer steps, another seed): a second model for the
+    tests that compare models (audit), trained and kept like ``tiny_model``."""
+    from filelock import FileLock
+
+    from run_eval.runner.models.tiny import build
+
+    _MODEL_CACHE.mkdir(parents=True, exist_ok=True)
+    with FileLock(_MODEL_CACHE / ".tiny-model-b.lock"):
+        return build(_MODEL_CACHE / "tiny-model-b", benchmark_dir=EXAMPLE, steps=150, seed=1)
+
+
 @pytest.fixture()
 def example_copy(tmp_path: Path) -> Path:
     """A private copy of the example benchmark (tests may edit it)."""

@@ -15,6 +15,12 @@ answer starts with a space-prefixed token such as ``Ġ5``) then a plain tokenize
 The tokenizer puts one digit per token, so the model learns the order of ten digit tokens
 (shared by both tasks) instead of a hundred number tokens; that is what makes comparison
 learnable in a few hundred steps. Loss is on the answer tokens (and the end token) only.
+* ``quarters``: the same prompt template over "What is 13 divided by 4?"; the model answers
+  `` 3.25``. This is the shape of DROP's decimal answers, for ``lint``/``audit``'s fixtures
+  (tests/fixtures/lint/drop_like): generated with a ``.`` stop sequence, the answer stops
+  at `` 3.``. All 40 items (1..40 divided by 4) are trained on, test items included: what
+  the fixture shows is how answers are cut, not how well the model generalises.
+
 The result is a demo model: it answers in the right format nearly always but is often
 wrong (seed 0: 67% addition, 47% comparison; other seeds vary; chance is ~5% and 25%).
 Load it with ``hf/<path>`` and model arg ``do_sample=False`` (greedy).
@@ -55,9 +61,11 @@ CHAT_TEMPLATE = (
 )
 ADDITION_TEMPLATE = "Answer with the number only.\n\n{prompt}"  # eval.yaml's prompt_template
 COMPARISON_QUESTION = "Which number is the largest?"
+QUARTERS_QUESTION = "What is {a} divided by 4?"
+QUARTERS = range(1, 41)
 LETTERS = "ABCD"
 N_COMPARISON = 3000  # size of the pool of random comparison items
-ADD_BATCH, CMP_BATCH = 16, 32
+ADD_BATCH, CMP_BATCH, QUARTER_BATCH = 16, 32, 16
 LR = 3e-3
 HIDDEN, LAYERS = 128, 2
 # GPT-2's pre-tokenizer regex with " ?\p{N}" instead of " ?\p{N}+": one digit per token
@@ -77,6 +85,16 @@ def _addition_items(benchmark_dir: Path | None) -> list[tuple[str, str]]:
             if question not in test:
                 items.append((ADDITION_TEMPLATE.format(prompt=question), f" {a + b}"))
     return items
+
+
+def quarters_answer(a: int) -> str:
+    """``a / 4`` as the quarters task writes it: ``3.25``, ``2.5``, ``10``."""
+    return f"{a / 4:g}"
+
+
+def _quarters_items() -> list[tuple[str, str]]:
+    return [(ADDITION_TEMPLATE.format(prompt=QUARTERS_QUESTION.format(a=a)), f" {quarters_answer(a)}")
+            for a in QUARTERS]
 
 
 def _comparison_items(benchmark_dir: Path | None, rng: random.Random) -> list[tuple[str, str]]:
@@ -226,10 +244,12 @@ def build(
 
     addition = _addition_items(bench)
     comparison = _comparison_items(bench, rng)
-    say(f"training tokenizer on {len(addition)} addition + {len(comparison)} comparison items")
+    quarters = _quarters_items()
+    say(f"training tokenizer on {len(addition)} addition + {len(comparison)} comparison + {len(quarters)} "
+        "quarters items")
     # (the texts mirror CHAT_TEMPLATE's rendering so "user"/"assistant" get merged too)
-    tokenizer = _train_tokenizer([f"user: {p}\nassistant:{a}" for p, a in addition + comparison])
-    add_ex, cmp_ex = _encode(tokenizer, addition), _encode(tokenizer, comparison)
+    tokenizer = _train_tokenizer([f"user: {p}\nassistant:{a}" for p, a in addition + comparison + quarters])
+    add_ex, cmp_ex, qtr_ex = (_encode(tokenizer, items) for items in (addition, comparison, quarters))
     eos = tokenizer.eos_token_id
 
     model = _make_model(len(tokenizer), eos)
@@ -244,7 +264,7 @@ def build(
         # one batch per task (their prompts differ in length, so this avoids padding)
         loss = sum(
             model(**_batch([rng.choice(pool) for _ in range(n)], eos)).loss
-            for pool, n in ((add_ex, ADD_BATCH), (cmp_ex, CMP_BATCH))
+            for pool, n in ((add_ex, ADD_BATCH), (cmp_ex, CMP_BATCH), (qtr_ex, QUARTER_BATCH))
         )
         opt.zero_grad()
         loss.backward()
@@ -258,6 +278,9 @@ def build(
     model.generation_config.pad_token_id = eos
     model.generation_config.max_new_tokens = 16
 
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # "Writing model shards": a bar for one file
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.tmp-{os.getpid()}-{os.urandom(4).hex()}"
     tmp.mkdir()  # (unlike mkdtemp, honours the umask)
