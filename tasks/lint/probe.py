@@ -51,22 +51,27 @@ def score_answers(scorer_name: str, args: dict[str, Any], items: list[tuple[str,
     unique = list(dict.fromkeys(keys))  # each distinct (answer, target) is scored once
     out = [float("nan")] * len(unique)
 
-    async def one(i: int, answer: str, target: Any, limit: anyio.CapacityLimiter) -> None:
-        async with limit:
-            state = TaskState(model=ModelName("lint/none"), sample_id=i, epoch=1, input="",
-                              messages=[ChatMessageUser(content="")], target=Target(target),
-                              output=ModelOutput.from_content("lint", answer))
-            try:
-                score = await scorer(state, Target(target))
-            except Exception:
-                return
-            out[i] = _to_float(score.value) if score is not None else float("nan")
+    async def one(i: int, answer: str, target: Any) -> None:
+        state = TaskState(model=ModelName("lint/none"), sample_id=i, epoch=1, input="",
+                          messages=[ChatMessageUser(content="")], target=Target(target),
+                          output=ModelOutput.from_content("lint", answer))
+        try:
+            score = await scorer(state, Target(target))
+        except Exception:
+            return
+        out[i] = _to_float(score.value) if score is not None else float("nan")
+
+    async def worker(first: int) -> None:
+        # a few workers, each taking every CONCURRENCY-th pair: scorers that wait (math's
+        # worker processes) overlap, and no task is made per pair
+        for i in range(first, len(unique), CONCURRENCY):
+            answer, target = unique[i]
+            await one(i, answer, target if isinstance(target, str) else list(target))
 
     async def main() -> None:
-        limit = anyio.CapacityLimiter(CONCURRENCY)
         async with anyio.create_task_group() as tg:
-            for i, (answer, target) in enumerate(unique):
-                tg.start_soon(one, i, answer, target if isinstance(target, str) else list(target), limit)
+            for w in range(min(CONCURRENCY, len(unique))):
+                tg.start_soon(worker, w)
 
     anyio.run(main)
     scored = dict(zip(unique, out))
