@@ -26,11 +26,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
+from hubserver import FakeHub  # noqa: E402
+
 from run_eval.signing.keys import generate_key  # noqa: E402
 from run_eval.signing.results import dump_raw  # noqa: E402
 from run_eval.signing.token import build_claims, sign  # noqa: E402
-
-from hubserver import FakeHub  # noqa: E402
 
 TOKEN = "hf_bench_token"
 

@@ -92,6 +92,15 @@ class LintClaim(_Section):
     warnings: list[str] = []
 
 
+class JudgeClaim(_Section):
+    """Who graded a model-graded task: the judges used (model string, provider, revision or
+    digest, decoding), the ones the eval.yaml declares, and whether they differ."""
+
+    used: list[dict[str, Any]]
+    declared: list[str] | None = None
+    substituted: bool = False
+
+
 class RunClaim(_Section):
     """How it ran: seeds, epochs, limit, decoding, backend, generate config, model args,
     package versions and the environment."""
@@ -108,6 +117,7 @@ class RunClaim(_Section):
     packages: dict[str, str | None] = {}
     environment: EnvironmentClaim | None = None
     lint: LintClaim | None = None  # absent in tokens from before lint
+    judge: JudgeClaim | None = None  # model-graded tasks only
 
 
 class EvidenceClaim(_Section):

@@ -25,7 +25,7 @@ from inspect_ai.model import ChatMessageUser, ContentImage, ContentText
 
 from run_eval.tasks.errors import BenchmarkError
 from run_eval.tasks.pins import display_path
-from run_eval.tasks.registry import SCORERS, SOLVERS
+from run_eval.tasks.registry import GRADED_SCORERS, SCORERS, SOLVERS
 from run_eval.tasks.source import Benchmark, ensure_data
 from run_eval.tasks.spec import EvalSpec, FieldSpecModel, TaskSpec
 
@@ -50,9 +50,13 @@ def build_tasks(
     *,
     seed: int,
     epochs: int | None = None,
+    graders: dict[str, str] | None = None,
 ) -> list[BuiltTask]:
+    """``graders``: task id -> the model role that grades its model-graded scorers (their
+    ``model`` arg is then dropped: the judge is bound to the role when the run starts)."""
     ensure_data(benchmark, {t.model.config for t in selected})
-    return [build_task(benchmark, spec, t, seed=seed, epochs=epochs) for t in selected]
+    return [build_task(benchmark, spec, t, seed=seed, epochs=epochs, grader=(graders or {}).get(t.task_id))
+            for t in selected]
 
 
 def build_task(
@@ -62,6 +66,7 @@ def build_task(
     *,
     seed: int,
     epochs: int | None = None,
+    grader: str | None = None,
 ) -> BuiltTask:
     m = task.model
     records = load_records(benchmark, spec, task)
@@ -87,7 +92,7 @@ def build_task(
         shuffle_seed = seed
         dataset.shuffle_choices(seed=seed)
     solvers = [SOLVERS[s.name](**s.args) for s in m.solvers]
-    scorers = [SCORERS[s.name](**s.args) for s in m.scorers]
+    scorers = [SCORERS[s.name](**_scorer_args(s.name, s.args, grader)) for s in m.scorers]
     built = Task(
         name=f"{benchmark.name}/{task.task_id}",
         dataset=dataset,
@@ -97,6 +102,12 @@ def build_task(
     )
     return BuiltTask(spec=task, task=built, samples=len(samples), shuffle_seed=shuffle_seed,
                      columns=tuple(records[0]))
+
+
+def _scorer_args(name: str, args: dict[str, Any], grader: str | None) -> dict[str, Any]:
+    if grader is None or name not in GRADED_SCORERS:
+        return args
+    return {**{k: v for k, v in args.items() if k != "model"}, "model_role": grader}
 
 
 def load_records(benchmark: Benchmark, spec: EvalSpec, task: TaskSpec) -> list[dict[str, Any]]:

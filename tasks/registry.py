@@ -37,5 +37,8 @@ SCORERS: dict[str, Callable[..., Any]] = {
     "math": _scorer.math,
 }
 
+# scorers that ask a model (the judge) to grade; their judge is a model role at run time
+GRADED_SCORERS = ("model_graded_fact", "model_graded_qa")
+
 SOLVER_NAMES = tuple(SOLVERS)
 SCORER_NAMES = tuple(SCORERS)

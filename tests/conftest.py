@@ -68,6 +68,19 @@ def tiny_model_b() -> Path:
         return build(_MODEL_CACHE / "tiny-model-b", benchmark_dir=EXAMPLE, steps=150, seed=1)
 
 
+@pytest.fixture(scope="session")
+def tiny_judge() -> Path:
+    """The tiny judge (``run-eval tiny-model --judge``): grades the judge fixture's prompts
+    with GRADE: C or GRADE: I; trained and kept like ``tiny_model``."""
+    from filelock import FileLock
+
+    from run_eval.runner.models.tiny import build
+
+    _MODEL_CACHE.mkdir(parents=True, exist_ok=True)
+    with FileLock(_MODEL_CACHE / ".tiny-judge.lock"):
+        return build(_MODEL_CACHE / "tiny-judge", kind="judge")
+
+
 @pytest.fixture()
 def example_copy(tmp_path: Path) -> Path:
     """A private copy of the example benchmark (tests may edit it)."""

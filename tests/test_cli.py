@@ -318,7 +318,7 @@ def test_a_run_refuses_a_signing_key_its_own_trust_store_revoked(tmp_path, examp
     home = {"RUN_EVAL_HOME": str(tmp_path / "home")}
     assert run_inproc("keys", "generate", cwd=tmp_path, env=home).returncode == 0
     kid = run_inproc("keys", "show", cwd=tmp_path, env=home).stdout.split()[1]
-    assert run_inproc("keys", "revoke", kid, cwd=tmp_path, env=home).returncode == 0
+    assert run_inproc("keys", "revoke", "--", kid, cwd=tmp_path, env=home).returncode == 0
     proc = run_inproc("mockllm/model", str(example_copy), "--task", "addition", "--limit", "1", cwd=tmp_path, env=home)
     assert_clean_error(proc, f"your signing key {kid[:12]}… is revoked in", "run-eval keys generate --force")
     assert proc.returncode == 2

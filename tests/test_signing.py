@@ -77,7 +77,7 @@ def test_keys_cli_roundtrip(tmp_path):
     store = load_trust(tmp_path / "home" / "trust.yaml")
     (k,) = store.keys
     assert (k.kid, k.role, k.name, k.not_after.year) == (pub.kid, "evaluator", "me", 2030)
-    assert run_cli("keys", "revoke", pub.kid, cwd=tmp_path, env=home).returncode == 0
+    assert run_cli("keys", "revoke", "--", pub.kid, cwd=tmp_path, env=home).returncode == 0
     assert load_trust(tmp_path / "home" / "trust.yaml").find(pub.kid).revoked is not None
     assert_clean_error(run_cli("keys", "trust", str(tmp_path / "pub.pem"), "--role", "evaluator", "--name", "me",
                                cwd=tmp_path, env=home), "revoked")

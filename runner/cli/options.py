@@ -13,7 +13,7 @@ import click
 from run_eval.runner.run.options import DEFAULT_SEED, RunOptions
 
 RUN_OPTIONS = ("task_ids", "limit", "epochs", "seed", "max_tokens", "temperature", "max_connections",
-               "model_args", "backend", "allow_errors", "no_lint")
+               "model_args", "backend", "allow_errors", "no_lint", "judges")
 JOB_OPTIONS = ("flavor", "job_timeout", "namespace", "package", "image", "results_repo")
 
 
@@ -29,6 +29,7 @@ def run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         values = {k: kwargs.pop(k) for k in RUN_OPTIONS if k != "allow_errors"}
         values["task_ids"] = tuple(values["task_ids"])
         values["model_args"] = tuple(values["model_args"])
+        values["judges"] = tuple(values["judges"])
         return fn(*args, options=RunOptions(**values, allow_errors=allow), **kwargs)
 
     for decorator in reversed([
@@ -52,6 +53,11 @@ def run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      help="Let up to N samples per task fail (a count, or a fraction of the task's samples if "
                      "< 1): they are left out of the score, which is then marked a subset. Default: any failed "
                      "sample fails the run."),
+        click.option("--judge", "judges", multiple=True, metavar="MODEL",
+                     help="The judge of every model-graded scorer (model_graded_fact, model_graded_qa) of the "
+                     "selected tasks, instead of the eval.yaml's: any Inspect model string, pinned like MODEL "
+                     "(repeatable: several judges grade by majority vote). Recorded; a different judge is a "
+                     "different method."),
         click.option("--no-lint", is_flag=True,
                      help="Run even if `run-eval lint` finds errors in the benchmark's method (they are recorded "
                      "in the token). Default: lint errors stop the run before the model loads."),

@@ -27,6 +27,9 @@ EXIT_NOT_REPRODUCED, EXIT_BAD, EXIT_INCONCLUSIVE = 1, 2, 3
               help="A difference this small is not worth telling apart (the interval must be within ±tolerance).")
 @click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Keep the re-run's logs and result here (default: a temporary folder).")
+@click.option("--judge", "judges", multiple=True, metavar="MODEL",
+              help="Grade the re-run with this judge instead of the recorded one (repeatable); the verdict then "
+              "says the judge differs.")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write a report with a plot of both scores and their 95% intervals.")
@@ -34,8 +37,8 @@ EXIT_NOT_REPRODUCED, EXIT_BAD, EXIT_INCONCLUSIVE = 1, 2, 3
 @job_options
 def reproduce_command(target: str, task: str | None, benchmark: str | None, model_path: str | None,
                       benchmark_path: str | None, log_arg: str | None, samples: int | None, tolerance: float,
-                      output_dir: Path | None, as_json: bool, html_file: Path | None, trust: Any, where: str,
-                      job: Any) -> None:
+                      output_dir: Path | None, judges: tuple[str, ...], as_json: bool, html_file: Path | None,
+                      trust: Any, where: str, job: Any) -> None:
     """Re-run TARGET's score from its verifyToken and say, with statistics, whether it holds.
 
     TARGET: a result file (or a folder with .eval_results/), or a Hub model repo org/name.
@@ -51,7 +54,7 @@ def reproduce_command(target: str, task: str | None, benchmark: str | None, mode
     try:
         outcomes = reproduce(target, task=task, benchmark=benchmark, model_path=model_path,
                              bench_path=benchmark_path, log_arg=log_arg, samples=samples, tolerance=tolerance,
-                             output_dir=output_dir, trust=trust,
+                             output_dir=output_dir, trust=trust, judges=tuple(judges),
                              run=None if where == "local" else jobs_runner(
                                  job, echo=lambda m: click.echo(m, err=True), trust=trust))
     except (ReproduceError, TasksError, ModelError) as ex:
@@ -71,7 +74,8 @@ def reproduce_command(target: str, task: str | None, benchmark: str | None, mode
             c = o.comparison
             for w in o.warnings:
                 console.print(f"warning: {w}", style="yellow", highlight=False)
-            t = Table(title=f"{o.task_id}: {o.verdict}", title_justify="left")
+            t = Table(title=f"{o.task_id}: {o.verdict}" + (" (judge differs)" if o.judge_differs else ""),
+                      title_justify="left")
             for col in ("", "score", "95% CI"):
                 t.add_column(col)
             t.add_row("claimed", _num(o.claimed), "")

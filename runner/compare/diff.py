@@ -34,6 +34,8 @@ FIELDS: list[tuple[str, tuple[str, ...], bool]] = [
     ("epochs", ("run", "epochs"), True),
     ("epoch_reducer", ("run", "epoch_reducer"), True),
     ("limit", ("run", "limit"), True),
+    ("judge", ("run", "judge", "used"), True),
+    ("judge declared", ("run", "judge", "declared"), False),
     ("lint enforced", ("run", "lint", "enforced"), False),
     ("lint errors", ("run", "lint", "errors"), False),
     ("metric", ("metric", "name"), True),

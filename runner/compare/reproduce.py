@@ -19,7 +19,7 @@ from typing import Any, Callable
 from run_eval.runner.compare.stats import Comparison, derived_stderr, mean_and_stderr, paired, unpaired, verdict
 from run_eval.runner.errors import LinesError
 from run_eval.runner.models.environment import ANSWER_CHANGING
-from run_eval.runner.models.reference import render_model_arg, resolve_model
+from run_eval.runner.models.reference import ModelError, render_model_arg, resolve_model
 from run_eval.runner.run.options import RunOptions
 from run_eval.signing.claims import Claims
 from run_eval.signing.evidence import per_sample_values, recompute_metric
@@ -53,6 +53,7 @@ class Outcome:
     original_log: float | None = None  # the value the original log's samples give (None: no log)
     warnings: list[str] = field(default_factory=list)
     reproduced_log: str | None = None
+    judge_differs: bool = False  # the re-run was graded by another judge (or another snapshot of it)
 
     def as_dict(self) -> dict[str, Any]:
         c = self.comparison
@@ -66,7 +67,7 @@ class Outcome:
             "ci95": list(c.ci) if c else None, "p_value": c.p_value if c else None, "n": c.n if c else None,
             "changed_samples": c.changed_samples if c else [],
             "claim_matches_evidence": self.claim_matches_evidence,
-            "warnings": self.warnings, "reproduced_log": self.reproduced_log,
+            "warnings": self.warnings, "reproduced_log": self.reproduced_log, "judge_differs": self.judge_differs,
         }
 
 
@@ -204,7 +205,7 @@ def original_log(t: Target, log_arg: str | None) -> Any | None:
 
 def reproduce_entry(t: Target, *, model_path: str | None, bench_path: str | None, log_arg: str | None,
                     samples: int | None, tolerance: float, workdir: Path,
-                    run: Callable[..., Any]) -> Outcome:
+                    run: Callable[..., Any], judges: tuple[str, ...] = ()) -> Outcome:
     c = t.claims
     assert c is not None and c.run is not None  # (check_token)
     task_id = c.dataset.task_id
@@ -218,10 +219,55 @@ def reproduce_entry(t: Target, *, model_path: str | None, bench_path: str | None
             raise ReproduceError("--samples needs the original log (--log, or a reachable source.url)")
         pool = sorted(orig_values, key=str)
         sample_ids = random.Random(c.run.seed or 0).sample(pool, min(samples, len(pool)))
-    log = run(model_arg, bench_arg, task_id, c, sample_ids, workdir)
+    use = judges or recorded_judges(c)
+    try:
+        log = run(model_arg, bench_arg, task_id, c, sample_ids, workdir, judges=use)
+    except ModelError as ex:
+        if judges or not str(ex).startswith("judge "):
+            raise
+        raise ReproduceError(f"the recorded {ex}; pass --judge MODEL to re-run with another judge (the verdict "
+                             "then says the judge differs)") from None
     outcome = compare_logs(c, orig, log, tolerance=tolerance)
-    outcome.warnings[:0] = environment_differences(c, (log.eval.metadata or {}).get("run_eval") or {})
+    record = (log.eval.metadata or {}).get("run_eval") or {}
+    outcome.warnings[:0] = environment_differences(c, record)
+    before = judge_identity(c.run.judge.model_dump() if c.run.judge is not None else None)
+    after = judge_identity(record.get("judge"))
+    if before != after:
+        outcome.judge_differs = True
+        outcome.why = (f"the judge differs (the token's: {', '.join(before) or 'none'}; the re-run's: "
+                       f"{', '.join(after) or 'none'}), so the method differs: {outcome.why}")
     return outcome
+
+
+def judge_identity(judge: dict[str, Any] | None) -> list[str]:
+    """The judges of a run record or claim, each as ``model@revision``."""
+    used = (judge or {}).get("used") or []
+    return [f"{u.get('model')}@{u.get('revision')}" if u.get("revision") else str(u.get("model")) for u in used]
+
+
+def recorded_judges(c: Claims) -> tuple[str, ...]:
+    """The judges the token records, as MODEL strings that load exactly them (a Hub judge at
+    its commit; a local folder when the one here has the recorded digest). ReproduceError,
+    one line, when one cannot be had here."""
+    judge = c.run.judge if c.run is not None else None
+    if judge is None or any(u.get("evaluated_model") for u in judge.used):
+        return ()  # no model-graded scorer, or the evaluated model graded itself
+    out = []
+    hint = "; pass --judge MODEL to re-run with another judge (the verdict then says the judge differs)"
+    for u in judge.used:
+        spec, rev = str(u.get("model")), u.get("revision")
+        if rev and str(rev).startswith("sha256:"):  # a local folder, pinned by its content
+            try:
+                here = resolve_model(spec).revision
+            except ModelError as ex:
+                raise ReproduceError(f"the recorded judge {spec} cannot be had here ({ex}){hint}") from None
+            if here != rev:
+                raise ReproduceError(f"the recorded judge {spec} here is not the one that graded (its digest is "
+                                     f"{str(here)[:19]}…, the token's {str(rev)[:19]}…){hint}")
+            out.append(spec)
+        else:
+            out.append(f"{spec}@{rev}" if rev else spec)
+    return tuple(out)
 
 
 def compare_logs(c: Claims, orig: Any | None, log: Any, *, tolerance: float) -> Outcome:
@@ -291,7 +337,7 @@ def recorded_backend(c: Claims) -> str:
     return "inspect" if backend in (None, spec.partition("/")[0]) else "auto"
 
 
-def recorded_options(c: Claims, task_id: str, sample_ids: list | None) -> RunOptions:
+def recorded_options(c: Claims, task_id: str, sample_ids: list | None, judges: tuple[str, ...] = ()) -> RunOptions:
     """The run options a token's claims record: the same seed, generation settings, epochs,
     limit, model args (each written so that it reads back as the same value) and backend. A
     pinned Hub snapshot's path is not a model arg to pass again (the model is named at its
@@ -306,7 +352,7 @@ def recorded_options(c: Claims, task_id: str, sample_ids: list | None) -> RunOpt
         max_connections=gen.get("max_connections"),
         model_args=tuple(render_model_arg(k, v) for k, v in args.items()),
         backend=recorded_backend(c), sample_ids=tuple(str(i) for i in sample_ids or ()),
-        no_lint=run.lint is not None and not run.lint.enforced,
+        no_lint=run.lint is not None and not run.lint.enforced, judges=judges,
     )
 
 
@@ -318,9 +364,9 @@ def local_runner(forwarded_display: str | None = "none") -> Callable[..., Any]:
     from run_eval.runner.run.request import RunRequest
 
     def run(model_arg: str, bench_arg: str, task_id: str, c: Claims, sample_ids: list | None,
-            workdir: Path) -> Any:
+            workdir: Path, judges: tuple[str, ...] = ()) -> Any:
         req = RunRequest(
-            model_arg, bench_arg, recorded_options(c, task_id, sample_ids),
+            model_arg, bench_arg, recorded_options(c, task_id, sample_ids, judges),
             log_dir=workdir / "logs", output_dir=workdir, model_id=c.model.id,
             dataset_id=c.dataset.id if c.dataset.pin != "hub" else None,
             display=forwarded_display,
@@ -336,10 +382,10 @@ def jobs_runner(job: Any, echo: Callable[[str], None], trust: TrustStore) -> Cal
     from run_eval.runner.remote.submit import RemoteError, submit_run
 
     def run(model_arg: str, bench_arg: str, task_id: str, c: Claims, sample_ids: list | None,
-            workdir: Path) -> Any:
+            workdir: Path, judges: tuple[str, ...] = ()) -> Any:
         try:
             _, files = submit_run(model=model_arg, benchmark=bench_arg,
-                                  options=recorded_options(c, task_id, sample_ids), job=job, push_pr=False,
+                                  options=recorded_options(c, task_id, sample_ids, judges), job=job, push_pr=False,
                                   detach=False, output_dir=workdir, echo=echo)
         except RemoteError as ex:
             raise ReproduceError(ex.lines) from None
@@ -358,7 +404,8 @@ def jobs_runner(job: Any, echo: Callable[[str], None], trust: TrustStore) -> Cal
 def reproduce(target: str, *, task: str | None = None, benchmark: str | None = None,
               model_path: str | None = None, bench_path: str | None = None, log_arg: str | None = None,
               samples: int | None = None, tolerance: float = 0.05, output_dir: Path | None = None,
-              run: Callable[..., Any] | None = None, trust: TrustStore | None = None) -> list[Outcome]:
+              run: Callable[..., Any] | None = None, trust: TrustStore | None = None,
+              judges: tuple[str, ...] = ()) -> list[Outcome]:
     targets = load_targets(target, task=task, benchmark=benchmark)
     for t in targets:
         check_token(t, trust if trust is not None else TrustStore())
@@ -367,5 +414,6 @@ def reproduce(target: str, *, task: str | None = None, benchmark: str | None = N
     for t in targets:
         workdir = output_dir or Path(tempfile.mkdtemp(prefix="run-eval-reproduce-"))
         out.append(reproduce_entry(t, model_path=model_path, bench_path=bench_path, log_arg=log_arg,
-                                   samples=samples, tolerance=tolerance, workdir=workdir, run=run))
+                                   samples=samples, tolerance=tolerance, workdir=workdir, run=run,
+                                   judges=judges))
     return out

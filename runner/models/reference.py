@@ -170,3 +170,10 @@ def parse_model_args(pairs: tuple[str, ...] | list[str]) -> dict[str, Any]:
         except yaml.YAMLError:
             out[key] = raw
     return out
+
+
+def portable_model_args(model: ModelRef, model_args: dict[str, Any]) -> dict[str, Any]:
+    """Model args as recorded: a pinned Hub snapshot's cache path is named by repo and commit."""
+    if is_hub_model(model) and "model_path" in model_args:
+        return {**model_args, "model_path": f"hf-snapshot:{model.name}@{model.revision}"}
+    return dict(model_args)

@@ -65,10 +65,14 @@ QUARTERS_QUESTION = "What is {a} divided by 4?"
 QUARTERS = range(1, 41)
 LETTERS = "ABCD"
 N_COMPARISON = 3000  # size of the pool of random comparison items
-ADD_BATCH, CMP_BATCH, QUARTER_BATCH = 16, 32, 16
+ADD_BATCH, CMP_BATCH, QUARTER_BATCH, JUDGE_BATCH = 16, 32, 16, 32
+KINDS = ("answers", "judge")
+DEFAULT_STEPS = {"answers": 300, "judge": 800}
+JUDGE_LR = 1e-3  # (3e-3 leaves the judge at about 85% right on near misses; 1e-3 for 800 steps: 99%)
 LR = 3e-3
 HIDDEN, LAYERS = 128, 2
 # GPT-2's pre-tokenizer regex with " ?\p{N}" instead of " ?\p{N}+": one digit per token
+JUDGE_SPLIT_PATTERN = r"\s+(?!\S)| ?\S+|\s+"
 SPLIT_PATTERN = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"
 
 
@@ -97,6 +101,45 @@ def _quarters_items() -> list[tuple[str, str]]:
             for a in QUARTERS]
 
 
+# the grading prompt of tests/fixtures/judge/hle_like (model_graded_fact's template and
+# instructions args), which the tiny judge (kind="judge") learns to answer
+JUDGE_TEMPLATE = "Question: {question}\nExpert answer: {criterion}\nSubmission: {answer}\n\n{instructions}"
+JUDGE_INSTRUCTIONS = "Reply GRADE: C if the submission gives the expert answer, else GRADE: I."
+N_JUDGE = 4000
+
+
+def _judge_items(rng: random.Random) -> list[tuple[str, str]]:
+    """(grading prompt, `` GRADE: C`` or `` GRADE: I``): half the submissions are the expert
+    answer (as a model writes it: with a leading space, sometimes a full stop), half are
+    not (another number, the answer cut at its decimal point, digits swapped or added, a
+    letter, a few words, nothing)."""
+    questions = [(f"What is {a} + {b}?", str(a + b)) for a in range(10) for b in range(10)]
+    questions += [(QUARTERS_QUESTION.format(a=a), quarters_answer(a)) for a in QUARTERS]
+    items = []
+    while len(items) < N_JUDGE:
+        question, answer = rng.choice(questions)
+        if rng.random() < 0.5:
+            submission, grade = rng.choice([f" {answer}", answer, f" {answer}\n"]), "C"
+        else:
+            near = list(answer)
+            digits = [i for i, ch in enumerate(near) if ch.isdigit()]
+            k = rng.choice(digits)
+            near[k] = str((int(near[k]) + rng.choice([1, 2, 8, 9])) % 10)
+            wrong = "".join(near) if rng.random() < 0.5 else rng.choice([
+                str(rng.randrange(100)), f"{rng.randrange(10)}.{rng.choice([25, 5, 75])}",
+                answer.split(".")[0] + "." if "." in answer else answer + "1", answer[::-1], "",
+                answer + str(rng.randrange(10)), f"ANSWER: {rng.choice(LETTERS)}", rng.choice(LETTERS),
+                rng.choice(["I do not know", "yes", "The answer"]),
+            ])
+            if wrong == answer:
+                continue
+            submission, grade = f" {wrong}" if wrong else "", "I"
+        prompt = JUDGE_TEMPLATE.format(question=question, criterion=answer, answer=submission,
+                                       instructions=JUDGE_INSTRUCTIONS)
+        items.append((prompt, f" GRADE: {grade}"))
+    return items
+
+
 def _comparison_items(benchmark_dir: Path | None, rng: random.Random) -> list[tuple[str, str]]:
     """(user message, answer) for fresh random option sets, rendered like ``multiple_choice``."""
     test: set[frozenset[str]] = set()
@@ -116,16 +159,17 @@ def _comparison_items(benchmark_dir: Path | None, rng: random.Random) -> list[tu
     return items
 
 
-def _train_tokenizer(texts: list[str]) -> PreTrainedTokenizerFast:
+def _train_tokenizer(texts: list[str], split_pattern: str = SPLIT_PATTERN, vocab_size: int = 1000
+                     ) -> PreTrainedTokenizerFast:
     """A byte-level BPE trained on ``texts``, wrapped for transformers with a chat template."""
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(Regex(SPLIT_PATTERN), behavior="isolated"),
+        pre_tokenizers.Split(Regex(split_pattern), behavior="isolated"),
         pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
     ])
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=1000,
+        vocab_size=vocab_size,
         special_tokens=[EOS],
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
@@ -184,7 +228,8 @@ def _replace_dir(src: Path, dst: Path) -> None:
 RECIPE_FILE = "run-eval-recipe.json"
 
 
-def recipe(benchmark_dir: Path | None, *, steps: int, seed: int) -> dict[str, str | int | None]:
+def recipe(benchmark_dir: Path | None, *, steps: int, seed: int, kind: str = "answers"
+           ) -> dict[str, str | int | None]:
     """Everything a build depends on; the same recipe builds the same model (on one torch build)."""
     import tokenizers
     import transformers
@@ -195,7 +240,7 @@ def recipe(benchmark_dir: Path | None, *, steps: int, seed: int) -> dict[str, st
     if benchmark_dir is not None:
         folder = benchmark_dir / "data" if (benchmark_dir / "data").is_dir() else benchmark_dir
         data = tree_digest(folder)
-    return {"builder": file_sha256(Path(__file__)), "benchmark_data": data, "steps": steps, "seed": seed,
+    return {"builder": file_sha256(Path(__file__)), "kind": kind, "benchmark_data": data, "steps": steps, "seed": seed,
             "torch": torch.__version__, "transformers": transformers.__version__,
             "tokenizers": tokenizers.__version__}
 
@@ -212,10 +257,11 @@ def build(
     out_dir: str | Path,
     *,
     benchmark_dir: str | Path | None = None,
-    steps: int = 300,
+    steps: int | None = None,
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
     force: bool = False,
+    kind: str = "answers",
 ) -> Path:
     """Train the tiny model and save it (model + tokenizer) to ``out_dir``; return its path.
 
@@ -224,37 +270,51 @@ def build(
     model; an existing ``out_dir`` is replaced. ``benchmark_dir`` is the benchmark folder
     (holding ``data/*.jsonl``) whose test items must stay out of training; with ``None``
     all 100 sums are trained on. ``progress`` receives one-line status messages.
-    Takes about 30 s for 300 steps on 2 CPU cores.
+    Takes about 35 s for 300 steps on 2 CPU cores (the judge: about 35 s for its 800 steps).
 
     The folder records its recipe (``RECIPE_FILE``: this builder's code, the benchmark's
     data, steps, seed, and the torch/transformers/tokenizers versions); when ``out_dir``
     already holds a model of the same recipe it is kept as it is, unless ``force``.
+
+    ``kind="judge"`` trains a grader instead: it answers JUDGE_TEMPLATE's grading prompt
+    with `` GRADE: C`` when the submission gives the expert answer and `` GRADE: I``
+    otherwise, so that a model-graded benchmark can be run offline with a judge that
+    really grades (tests/fixtures/judge/hle_like).
     """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}")
+    steps = steps if steps is not None else DEFAULT_STEPS[kind]
     if steps < 1:
         raise ValueError("steps must be at least 1")
     say = progress or (lambda _msg: None)
     out = Path(out_dir).resolve()
     bench = Path(benchmark_dir) if benchmark_dir is not None else None
-    made_by = recipe(bench, steps=steps, seed=seed)
+    made_by = recipe(bench, steps=steps, seed=seed, kind=kind)
     if not force and built_from(out) == made_by:
         say(f"{out} was built from this recipe already (same code, data, steps, seed and libraries); kept")
         return out
     rng = random.Random(seed)
     torch.manual_seed(seed)
 
-    addition = _addition_items(bench)
-    comparison = _comparison_items(bench, rng)
-    quarters = _quarters_items()
-    say(f"training tokenizer on {len(addition)} addition + {len(comparison)} comparison + {len(quarters)} "
-        "quarters items")
+    if kind == "judge":
+        named = {"grading": (_judge_items(rng), JUDGE_BATCH)}
+    else:
+        named = {"addition": (_addition_items(bench), ADD_BATCH),
+                 "comparison": (_comparison_items(bench, rng), CMP_BATCH),
+                 "quarters": (_quarters_items(), QUARTER_BATCH)}
+    say("training tokenizer on " + " + ".join(f"{len(items)} {name}" for name, (items, _) in named.items())
+        + " items")
     # (the texts mirror CHAT_TEMPLATE's rendering so "user"/"assistant" get merged too)
-    tokenizer = _train_tokenizer([f"user: {p}\nassistant:{a}" for p, a in addition + comparison + quarters])
-    add_ex, cmp_ex, qtr_ex = (_encode(tokenizer, items) for items in (addition, comparison, quarters))
+    texts = [f"user: {p}\nassistant:{a}" for items, _ in named.values() for p, a in items]
+    # the judge compares two answers: whole words as tokens (so "3.25" is one token, the same
+    # in the expert answer and the submission) make that one comparison of two tokens
+    tokenizer = _train_tokenizer(texts, JUDGE_SPLIT_PATTERN, 3000) if kind == "judge" else _train_tokenizer(texts)
+    pools = [(_encode(tokenizer, items), n) for items, n in named.values()]
     eos = tokenizer.eos_token_id
 
     model = _make_model(len(tokenizer), eos)
     model.train()
-    opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=0.01)
+    opt = torch.optim.AdamW(model.parameters(), lr=JUDGE_LR if kind == "judge" else LR, weight_decay=0.01)
     warmup = max(1, steps // 10)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps))
@@ -264,7 +324,7 @@ def build(
         # one batch per task (their prompts differ in length, so this avoids padding)
         loss = sum(
             model(**_batch([rng.choice(pool) for _ in range(n)], eos)).loss
-            for pool, n in ((add_ex, ADD_BATCH), (cmp_ex, CMP_BATCH), (qtr_ex, QUARTER_BATCH))
+            for pool, n in pools
         )
         opt.zero_grad()
         loss.backward()

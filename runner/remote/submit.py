@@ -11,7 +11,7 @@ the CLI follows the logs and fetches the signed result into `.eval_results/`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -96,6 +96,26 @@ def pin_inputs(model: str, benchmark: str, task_ids: tuple[str, ...]) -> Pinned:
     )
 
 
+def pin_judges(judges: tuple[str, ...]) -> tuple[str, ...]:
+    """Each --judge as the job will load it: a Hub model at its commit; an API model as named;
+    a local folder is refused (it is not on the job's machine)."""
+    out = []
+    for j in judges:
+        ref = resolve_model(j)
+        if ref.local_path is not None:
+            raise RemoteInputError(f"--judge {j!r}: a local folder cannot be used on HF Jobs; push it to the Hub "
+                                   "and pass hf/org/name")
+        if is_hub_model(ref):
+            try:
+                sha = resolve_commit(ref.name, ref.requested_revision, "model")
+            except Exception as ex:
+                raise RemoteError(hub_error(ex, f"--judge {j!r}", ref.name, "model") or str(ex)) from None
+            out.append(f"{ref.provider}/{ref.name}@{sha}")
+        else:
+            out.append(j)
+    return tuple(out)
+
+
 def job_run_args(pinned: Pinned, options: RunOptions, results_repo: str, push_pr: bool) -> list[str]:
     """The `run-eval` arguments the job runs: the pinned inputs, the run options, where to upload."""
     args = ["run", pinned.model, pinned.benchmark, *options.argv(), "--upload-results", results_repo,
@@ -127,6 +147,7 @@ def submit_run(*, model: str, benchmark: str, options: RunOptions, job: JobOptio
     from run_eval.runner.remote.results import fetch_results
 
     pinned = pin_inputs(model, benchmark, options.task_ids)
+    options = replace(options, judges=pin_judges(options.judges))
     secrets = job_secrets()
     api = HfApi()
     ns = job.namespace or ""

@@ -84,8 +84,13 @@ def expected_lock(cell: Cell, opts: SweepOptions) -> Lock | None:
     """The cell's lock; None when it cannot be known here (an API model has no commit, or
     an input does not resolve): such a cell always runs."""
     from run_eval.runner.models.decoding import decoding_settings
-    from run_eval.runner.models.reference import HF_PROVIDERS, is_hub_model, parse_model_args, resolve_model
-    from run_eval.runner.run.record import portable_model_args
+    from run_eval.runner.models.reference import (
+        HF_PROVIDERS,
+        is_hub_model,
+        parse_model_args,
+        portable_model_args,
+        resolve_model,
+    )
     from run_eval.tasks.hub import resolve_commit
     from run_eval.tasks.source import resolve_benchmark
     from run_eval.tasks.spec import load_spec

@@ -12,11 +12,20 @@ from typing import Any, Callable
 from huggingface_hub import EvalResultEntry
 
 from run_eval.runner.models.decoding import decoding_settings
+from run_eval.runner.models.judge import bind_roles
 from run_eval.runner.models.providers import describe_local_model
 from run_eval.runner.models.reference import HF_PROVIDERS, LOCAL_PROVIDERS
 from run_eval.runner.run import resume
 from run_eval.runner.run.prepare import prepare
-from run_eval.runner.run.record import completed_at, errored_ids, notes_line, run_record, task_result, token_claims
+from run_eval.runner.run.record import (
+    completed_at,
+    errored_ids,
+    notes_line,
+    run_record,
+    task_result,
+    token_claims,
+    ungraded_ids,
+)
 from run_eval.runner.run.request import RunFailed, RunInterrupted, RunOutcome, RunRequest
 from run_eval.signing.results import result_path, write_entries
 from run_eval.signing.token import sign
@@ -44,11 +53,13 @@ def execute(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) ->
     for b in built:
         b.task.metadata = (b.task.metadata or {}) | {
             "run_eval": run_record(req, benchmark, spec, b, model, decoding.generate_config,
-                                   decoding.model_args, decoding.mode, decoding.backend, p.findings)
+                                   decoding.model_args, decoding.mode, decoding.backend, p.findings,
+                                   p.judges.get(b.spec.task_id))
         }
     quiet_loading(model.provider, req.display)
     if model.provider in LOCAL_PROVIDERS:
         describe_local_model(decoding.model)  # loaded once (see providers.py)
+    model_roles = bind_roles(p.judges, p.graders)  # a local judge loads here
     found = {}
     if req.resume:
         found = resume.find_previous(req.log_dir, {b.spec.task_id: b.task.metadata["run_eval"] for b in built},
@@ -71,6 +82,7 @@ def execute(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) ->
             log_dir=str(req.log_dir),
             display=req.display,  # type: ignore[arg-type]
             fail_on_error=False,
+            model_roles=model_roles or None,
             **EVAL_SETTINGS,
             **decoding.generate_config,
         )
@@ -96,13 +108,18 @@ def execute(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) ->
                 f"task {b.spec.task_id!r} {log.status}: {one_line(reason)} (Inspect log: {log.location})"
             )
         elif errored and len(errored) > errors_allowed(req.options.allow_errors, run):
-            first = next(s for s in log.samples if s.error is not None)
             allowed = "" if req.options.allow_errors is None else \
                 f" (--allow-errors {req.options.allow_errors:g} allows {errors_allowed(req.options.allow_errors, run)})"
-            failures.append(
-                f"task {b.spec.task_id!r}: {len(errored)} of {run} samples failed{allowed}, "
-                f"first: {one_line(first.error.message)} (Inspect log: {log.location})"
-            )
+            ungraded = ungraded_ids(log)
+            if errored - ungraded:
+                first = next(s for s in log.samples if s.error is not None)
+                failures.append(
+                    f"task {b.spec.task_id!r}: {len(errored - ungraded)} of {run} samples failed{allowed}, "
+                    f"first: {one_line(first.error.message)} (Inspect log: {log.location})"
+                )
+            if ungraded:
+                failures.append(ungraded_line(b.spec.task_id, p.judges[b.spec.task_id], p.model, log, ungraded,
+                                              run, allowed))
     if failures:
         raise RunFailed(failures + ["no result file was written"])
 
@@ -118,7 +135,8 @@ def execute(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) ->
             date=completed_at(log),
             source_url=r.log,
             source_name="Inspect log",
-            notes=notes_line(b, r, req, decoding, all_ids, [x.task_id for x in results], p.findings),
+            notes=notes_line(b, r, req, decoding, all_ids, [x.task_id for x in results], p.findings,
+                             p.judges.get(b.spec.task_id), model),
         )
         record = b.task.metadata["run_eval"]
         entry.verify_token = sign(token_claims(entry, record, r, log), p.key)
@@ -155,3 +173,14 @@ def one_line(text: str, limit: int = 300) -> str:
     plain = re.sub(r"\[/?(bold|italic|red|green|yellow|blue|dim|b|i)\]", "", str(text))
     line = " ".join(part.strip() for part in plain.splitlines() if part.strip()) or "unknown error"
     return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def ungraded_line(task_id: str, judges: Any, model: Any, log: Any, ungraded: set[str], run: int, allowed: str) -> str:
+    """One line for the samples whose judge's answer the scorer could not read."""
+    first = next(sc for s in log.samples or [] for sc in (s.scores or {}).values()
+                 if getattr(sc, "reason", None) == "grader_failed")
+    said = one_line(str(first.explanation or "").removeprefix("Grade not found in model output: "))
+    names = ", ".join(j.given for j in judges.used) or f"{model.spec} (the evaluated model)"
+    return (f"task {task_id!r}: judge {names} answered {len(ungraded)} of {run} samples in a form the scorer "
+            f"cannot read (no 'GRADE: C' or 'GRADE: I'){allowed}, first: {said[:80]!r} (Inspect log: "
+            f"{log.location})")

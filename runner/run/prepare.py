@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from run_eval.runner.models.reference import ModelRef, pin_hub_model, resolve_model
+from run_eval.runner.models.judge import TaskJudges, role_names, task_judges
+from run_eval.runner.models.reference import ModelError, ModelRef, pin_hub_model, resolve_model
 from run_eval.runner.run.request import RunFailed, RunRequest
 from run_eval.signing.errors import KeyError_
 from run_eval.signing.keys import SigningKey, load_or_create
@@ -28,6 +29,8 @@ class Prepared:
     key: SigningKey
     model_args: dict[str, Any]  # with the pinned snapshot / revision of a Hub model
     findings: list[Finding]  # what lint found (run.lint in the token)
+    judges: dict[str, TaskJudges]  # task id -> its judges (model-graded tasks only)
+    graders: dict[str, str]  # task id -> the model role its judges are bound to
 
 
 class LintFailed(RunFailed):
@@ -46,7 +49,13 @@ def prepare(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) ->
                              f"the one this run was submitted with ({want[:12]})"])
     model, model_args = pin_hub_model(resolve_model(req.model, model_id=req.model_id), req.model_args)
     read_entries(result_path(req.output_dir, benchmark.name))  # fail now, not after the run
-    built = build_tasks(benchmark, spec, selected, seed=req.options.seed, epochs=req.options.epochs)
+    judges = task_judges(selected, req.options.judges, seed=req.options.seed, backend=req.options.backend)
+    if req.options.judges and not judges:
+        raise ModelError(f"--judge: no selected task of {benchmark.dataset_id} has a model-graded scorer "
+                         "(model_graded_fact, model_graded_qa): there is nothing to judge")
+    graders = role_names(judges)
+    built = build_tasks(benchmark, spec, selected, seed=req.options.seed, epochs=req.options.epochs,
+                        graders=graders)
     findings = lint(req, built, model, model_args, notify)
     key, created = load_or_create()
     revoked = load_trust_stores().find(key.public.kid)
@@ -59,7 +68,7 @@ def prepare(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) ->
             f"created signing key {key.public.kid} at {key.path} (mode 0600); "
             "share its public key with: run-eval keys export"
         )
-    return Prepared(benchmark, spec, built, model, key, model_args, findings)
+    return Prepared(benchmark, spec, built, model, key, model_args, findings, judges, graders)
 
 
 def lint(req: RunRequest, built: list[BuiltTask], model: ModelRef, model_args: dict[str, Any],

@@ -13,7 +13,8 @@ from huggingface_hub import EvalResultEntry, eval_result_entries_to_yaml
 from run_eval.jobs.executor import executor_claims
 from run_eval.runner.models.decoding import Decoding
 from run_eval.runner.models.environment import environment_lock, installed_versions
-from run_eval.runner.models.reference import LOCAL_PROVIDERS, ModelRef, is_hub_model
+from run_eval.runner.models.judge import TaskJudges
+from run_eval.runner.models.reference import LOCAL_PROVIDERS, ModelRef, portable_model_args
 from run_eval.runner.run.request import RunFailed, RunRequest, TaskResult
 from run_eval.signing.evidence import log_sha256, samples_sha256
 from run_eval.signing.token import build_claims
@@ -41,6 +42,7 @@ def run_record(
     decoding: str,
     backend: str,
     findings: list[Finding] | None = None,
+    judges: TaskJudges | None = None,
 ) -> dict[str, Any]:
     """What was evaluated and how: kept in the Inspect log as the run's evidence."""
     m = b.spec.model
@@ -77,6 +79,7 @@ def run_record(
         },
         "environment": environment_lock(model, model_args),
         "lint": lint_record(req, b, findings),
+        "judge": judges.record(model) if judges is not None else None,
     }
 
 
@@ -106,7 +109,7 @@ def token_claims(entry: EvalResultEntry, record: dict[str, Any], r: TaskResult, 
                 "subset": subset_claim(record, r)},
         run={k: record[k] for k in ("seed", "shuffle_choices_seed", "epochs", "epoch_reducer", "limit",
                                     "decoding", "backend", "generate_config", "model_args",
-                                    "packages", "environment", "lint")},
+                                    "packages", "environment", "lint", "judge")},
         evidence={"log_sha256": log_sha256(log.location), "samples_sha256": samples_sha256(log)},
         executor=executor_claims(),
     )
@@ -120,15 +123,15 @@ def subset_claim(record: dict[str, Any], r: TaskResult) -> dict[str, Any] | None
 
 
 def errored_ids(log: Any) -> set[str]:
-    """Ids of the samples that failed (in any epoch)."""
-    return {str(s.id) for s in log.samples or [] if s.error is not None}
+    """Ids of the samples that failed (in any epoch): an error, or a judge's grade that its
+    scorer could not read (Inspect leaves such a sample unscored: out of the metric)."""
+    return {str(s.id) for s in log.samples or [] if s.error is not None} | ungraded_ids(log)
 
 
-def portable_model_args(model: ModelRef, model_args: dict[str, Any]) -> dict[str, Any]:
-    """Model args as recorded: a pinned Hub snapshot's cache path is named by repo and commit."""
-    if is_hub_model(model) and "model_path" in model_args:
-        return {**model_args, "model_path": f"hf-snapshot:{model.name}@{model.revision}"}
-    return dict(model_args)
+def ungraded_ids(log: Any) -> set[str]:
+    """Ids of the samples whose judge answered in a form the scorer could not read."""
+    return {str(s.id) for s in log.samples or []
+            if any(getattr(sc, "reason", None) == "grader_failed" for sc in (s.scores or {}).values())}
 
 
 def task_result(b: BuiltTask, log: Any) -> TaskResult:
@@ -172,6 +175,8 @@ def notes_line(
     all_ids: list[str],
     run_ids: list[str],
     findings: list[Finding] | None = None,
+    judges: TaskJudges | None = None,
+    model: ModelRef | None = None,
 ) -> str:
     m = b.spec.model
     epochs = req.options.epochs if req.options.epochs is not None else m.epochs
@@ -179,6 +184,7 @@ def notes_line(
         f"inspect-ai {package_version('inspect_ai')} via run-eval {package_version('run-eval')}",
         "solvers: " + ", ".join(s.name for s in m.solvers),
         f"scorer: {m.scorers[0].name} ({r.metric})",
+        *([judges.notes(model)] if judges is not None and model is not None else []),
         f"epochs: {epochs} ({m.epoch_reducer or 'mean'})",
         f"seed: {req.options.seed}",
         f"decoding: {decoding.mode}",

@@ -21,6 +21,7 @@ from inspect_ai.model import ChatMessage
 from run_eval.tasks.lint.findings import Finding, SampleRef, finding
 from run_eval.tasks.lint.probe import expected_answer, probeable, score_answers
 from run_eval.tasks.lint.render import render_prompts
+from run_eval.tasks.registry import GRADED_SCORERS
 from run_eval.tasks.spec import ScorerModel, SolverModel, TaskModel
 
 # templates filled with Inspect's format_template (unknown fields stay as written), with the
@@ -33,7 +34,6 @@ SAFE_TEMPLATES: dict[str, tuple[set[str], bool]] = {
 }
 # scorer templates filled with str.format (an unknown field fails the scoring)
 GRADER_FIELDS = {"question", "answer", "criterion", "instructions"}
-GRADED_SCORERS = ("model_graded_fact", "model_graded_qa")
 
 
 @dataclass(frozen=True)
