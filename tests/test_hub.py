@@ -226,3 +226,18 @@ def test_push_with_log_repo_keeps_the_token_valid(hub, hub_run, tmp_path):
     from run_eval.signing.verify import decide
 
     assert decide(entry, TrustStore(), model_id="org/tiny").status == "self-signed"
+
+
+def test_a_hub_judge_is_pinned_to_its_commit(hub, tmp_path, tiny_judge):
+    from conftest import REPO
+
+    from run_eval.signing.token import check_signature
+
+    sha = hub.add_repo("org/tiny-judge", "model", folder=tiny_judge)
+    proc = hub_cli(hub, "hf/org/tiny", str(REPO / "tests" / "fixtures" / "judge" / "hle_like"), "--judge",
+                   "hf/org/tiny-judge", "--limit", "4", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    (entry,) = results(tmp_path / ".eval_results" / "hle_like.yaml")
+    (used,) = check_signature(entry["verifyToken"]).claims.run.judge.used
+    assert used["model"] == "hf/org/tiny-judge" and used["id"] == "org/tiny-judge" and used["revision"] == sha
+    assert used["model_args"]["model_path"] == f"hf-snapshot:org/tiny-judge@{sha}"

@@ -137,3 +137,27 @@ def test_judge_travels_with_the_run_options():
 
     assert RunOptions(judges=("hf/org/j@abc", "hf/org/k")).argv()[-4:] == ["--judge", "hf/org/j@abc", "--judge",
                                                                            "hf/org/k"]
+
+
+def test_a_sweep_cell_graded_by_another_judge_is_not_done(judged, tiny_judge, tiny_model):
+    """A sweep skips a cell only when its result was graded by the judge it would use now."""
+    from run_eval.runner.remote.sweep import Cell, SweepOptions, cell_done
+    from run_eval.runner.run.options import RunOptions
+    from run_eval.signing.trust import TrustStore
+
+    def done(judge: str) -> bool:
+        cell = Cell(model=f"hf/{tiny_model}", benchmark=str(HLE))
+        opts = SweepOptions(options=RunOptions(judges=(judge,)), output_dir=judged["work"], trust=TrustStore())
+        shutil.copytree(judged["work"] / "a", judged["work"] / cell.folder_name, dirs_exist_ok=True)
+        return cell_done(cell, opts)
+
+    assert done(f"hf/{tiny_judge}")
+    assert not done(f"hf/{judged['judge_b']}")
+
+
+def test_hf_jobs_take_hub_and_api_judges_only(tiny_judge):
+    from run_eval.runner.remote.submit import RemoteInputError, pin_judges
+
+    assert pin_judges(("openai/o3-mini",)) == ("openai/o3-mini",)
+    with pytest.raises(RemoteInputError, match="a local folder cannot be used on HF Jobs"):
+        pin_judges((f"hf/{tiny_judge}",))

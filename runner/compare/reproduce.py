@@ -19,6 +19,7 @@ from typing import Any, Callable
 from run_eval.runner.compare.stats import Comparison, derived_stderr, mean_and_stderr, paired, unpaired, verdict
 from run_eval.runner.errors import LinesError
 from run_eval.runner.models.environment import ANSWER_CHANGING
+from run_eval.runner.models.judge import judge_identity
 from run_eval.runner.models.reference import ModelError, render_model_arg, resolve_model
 from run_eval.runner.run.options import RunOptions
 from run_eval.signing.claims import Claims
@@ -237,12 +238,6 @@ def reproduce_entry(t: Target, *, model_path: str | None, bench_path: str | None
         outcome.why = (f"the judge differs (the token's: {', '.join(before) or 'none'}; the re-run's: "
                        f"{', '.join(after) or 'none'}), so the method differs: {outcome.why}")
     return outcome
-
-
-def judge_identity(judge: dict[str, Any] | None) -> list[str]:
-    """The judges of a run record or claim, each as ``model@revision``."""
-    used = (judge or {}).get("used") or []
-    return [f"{u.get('model')}@{u.get('revision')}" if u.get("revision") else str(u.get("model")) for u in used]
 
 
 def recorded_judges(c: Claims) -> tuple[str, ...]:

@@ -169,3 +169,28 @@ def bind_roles(judges: dict[str, TaskJudges], task_role: dict[str, str]) -> dict
                 raise ModelError(f"judge {j.given!r} cannot be used: {text[:300]}") from None
         bound[role] = models[0] if len(models) == 1 else models
     return bound
+
+
+def judge_identity(judge: dict[str, Any] | None) -> list[str]:
+    """The judges of a run record or claim (``run.judge``), each as ``model@revision``."""
+    used = (judge or {}).get("used") or []
+    return [f"{u.get('model')}@{u.get('revision')}" if u.get("revision") else str(u.get("model")) for u in used]
+
+
+def expected_identity(task: TaskSpec, judges: tuple[str, ...], model: ModelRef) -> list[str]:
+    """The ``judge_identity`` a run of ``task`` with these --judge options would record,
+    resolved without fetching anything (a Hub judge's branch to its commit)."""
+    from run_eval.runner.models.reference import is_hub_model
+    from run_eval.tasks.hub import resolve_commit
+
+    if not is_graded(task):
+        return []
+    names = judges or tuple(declared_judges(task))
+    if not names:
+        return [model.spec]
+    out = []
+    for name in names:
+        ref = resolve_model(name)
+        revision = resolve_commit(ref.name, ref.requested_revision, "model") if is_hub_model(ref) else ref.revision
+        out.append(f"{ref.spec}@{revision}" if revision else ref.spec)
+    return out

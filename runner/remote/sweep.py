@@ -78,12 +78,14 @@ class Lock:
     bench_name: str
     tasks: dict[str, tuple[str, int]]  # task id -> (spec fingerprint, epochs)
     run: dict[str, Any]  # seed, limit, epoch_reducer-free run claims: generate_config, model_args, backend
+    judges: dict[str, list[str]] = field(default_factory=dict)  # task id -> judge_identity (model-graded tasks)
 
 
 def expected_lock(cell: Cell, opts: SweepOptions) -> Lock | None:
     """The cell's lock; None when it cannot be known here (an API model has no commit, or
     an input does not resolve): such a cell always runs."""
     from run_eval.runner.models.decoding import decoding_settings
+    from run_eval.runner.models.judge import expected_identity
     from run_eval.runner.models.reference import (
         HF_PROVIDERS,
         is_hub_model,
@@ -118,12 +120,15 @@ def expected_lock(cell: Cell, opts: SweepOptions) -> Lock | None:
         tasks={t.task_id: (t.fingerprint(), o.epochs if o.epochs is not None else t.model.epochs) for t in tasks},
         run={"seed": o.seed, "limit": o.limit, "generate_config": d.generate_config, "backend": d.backend,
              "model_args": portable_model_args(ref, d.model_args)},
+        judges={t.task_id: expected_identity(t, o.judges, ref) for t in tasks},
     )
 
 
 def cell_done(cell: Cell, opts: SweepOptions) -> bool:
     """Whether the cell's folder holds, for every selected task, an entry whose token (valid,
     and not refused by the user's trust stores) claims the cell's lock."""
+    from run_eval.runner.models.judge import judge_identity
+
     lock = expected_lock(cell, opts)
     if lock is None:
         return False
@@ -140,8 +145,10 @@ def cell_done(cell: Cell, opts: SweepOptions) -> bool:
         spec_sha, epochs = lock.tasks[c.dataset.task_id]
         run = {"seed": c.run.seed, "limit": c.run.limit, "generate_config": c.run.generate_config,
                "backend": c.run.backend, "model_args": c.run.model_args}
+        judges = judge_identity(c.run.judge.model_dump() if c.run.judge is not None else None)
         if ((c.dataset.id, c.dataset.revision) == lock.dataset and c.model.revision == lock.model_revision
-                and c.spec.sha256 == spec_sha and c.run.epochs == epochs and run == lock.run):
+                and c.spec.sha256 == spec_sha and c.run.epochs == epochs and run == lock.run
+                and judges == lock.judges.get(c.dataset.task_id, [])):
             found[c.dataset.task_id] = c.metric.value
     if set(found) == set(lock.tasks):
         cell.values = found
