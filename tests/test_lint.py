@@ -115,7 +115,7 @@ def test_table_and_plain_output(tmp_path):
     header, row, summary = proc.stdout.strip().splitlines()
     assert header.split("\t")[:3] == ["severity", "rule", "task"]
     assert row.startswith("error\tstop-in-target\tquarters\t30\tq01: 0.25 -> 0.")
-    assert summary.startswith("1 errors, 0 warnings in 1 tasks (40 samples) of local/drop_like@sha256:")
+    assert summary.startswith("1 error, 0 warnings in 1 task (40 samples) of local/drop_like@sha256:")
 
 
 @pytest.mark.parametrize("args, needle", [

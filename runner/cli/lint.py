@@ -61,8 +61,12 @@ def lint_command(benchmark: str, task_ids: tuple[str, ...], model: str | None, m
         rows = [(f.severity, f.rule, f.task_id, str(f.count),
                  "; ".join(f"{s.id}: {s.value}" for s in f.samples), f.message) for f in findings]
         errors = len(errors_of(findings))
-        summary = (f"{errors} errors, {len(findings) - errors} warnings" if findings else "no findings") + \
-            f" in {len(built)} tasks ({n_samples} samples) of {bench.describe()}"
+        summary = (f"{_n(errors, 'error')}, {_n(len(findings) - errors, 'warning')}" if findings else
+                   "no findings") + f" in {_n(len(built), 'task')} ({_n(n_samples, 'sample')}) of {bench.describe()}"
         print_rows(("severity", "rule", "task", "samples", "e.g.", "what to do"), rows,
                    title=f"lint {bench.dataset_id}", footer=[summary])
     sys.exit(EXIT_FAILED if errors_of(findings) else 0)
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"

@@ -99,23 +99,26 @@ def check_samples(data: TaskData) -> list[Finding]:
     for i, s in data.samples:
         by_input[(_text(s.input), tuple(s.choices or ()))].setdefault("|".join(_targets(s)), i)
     conflicts = [SampleRef.of(",".join(v.values()), " / ".join(v)) for v in by_input.values() if len(v) > 1]
-    out = []
-    if empty_in:
-        out.append(finding("empty-input", t, empty_in,
-                           f"{len(empty_in)} samples have an empty input: fix or drop those rows"))
-    if empty_target:
-        out.append(finding("empty-target", t, empty_target,
-                           f"{len(empty_target)} samples have an empty target (field_spec.target "
-                           f"{data.method.field_spec.target!r}): no answer can be scored right"))
-    if dup_ids:
-        out.append(finding("duplicate-id", t, dup_ids,
-                           f"{len(dup_ids)} sample ids occur more than once (field_spec.id "
-                           f"{data.method.field_spec.id!r}): make ids unique"))
-    if conflicts:
-        out.append(finding("conflicting-targets", t, conflicts,
-                           f"{len(conflicts)} inputs occur with different targets: a model can get at most "
-                           "one of each group right"))
-    return out
+    fs = data.method.field_spec
+    return _found(t, [
+        ("empty-input", empty_in, f"{_n(empty_in, 'sample')} with an empty input: fix or drop those rows"),
+        ("empty-target", empty_target, f"{_n(empty_target, 'sample')} with an empty target (field_spec.target "
+                                       f"{fs.target!r}): no answer can be scored right"),
+        ("duplicate-id", dup_ids, f"{_n(dup_ids, 'sample id')} used more than once (field_spec.id {fs.id!r}): "
+                                  "make ids unique"),
+        ("conflicting-targets", conflicts, f"{_n(conflicts, 'input')} with different targets: a model can get "
+                                           "at most one of each group right"),
+    ])
+
+
+def _n(items: list[Any], noun: str) -> str:
+    """``1 sample``, ``3 samples``."""
+    return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
+
+
+def _found(task_id: str, rules: list[tuple[str, list[SampleRef], str]]) -> list[Finding]:
+    """A finding for each (rule, samples it touches, message) that touches any sample."""
+    return [finding(rule, task_id, hits, message) for rule, hits, message in rules if hits]
 
 
 def check_choices(data: TaskData) -> list[Finding]:
@@ -134,18 +137,14 @@ def check_choices(data: TaskData) -> list[Finding]:
             if len(letter) != 1 or letter not in ascii_uppercase[: max(len(choices), 0)]:
                 out_of_range.append(SampleRef.of(i, f"target {letter!r} of {len(choices)} choices"))
                 break
-    out = []
-    if few:
-        out.append(finding("too-few-choices", t, few, f"{len(few)} samples have fewer than two choices"))
-    if dups:
-        out.append(finding("duplicate-choices", t, dups,
-                           f"{len(dups)} samples list the same choice twice: the copy that is not the "
-                           "target is scored wrong"))
-    if out_of_range:
-        out.append(finding("choice-target-out-of-range", t, out_of_range,
-                           f"{len(out_of_range)} targets are not the letter of one of their sample's choices: "
-                           "no answer can be right; check field_spec.target"))
-    return out
+    return _found(t, [
+        ("too-few-choices", few, f"{_n(few, 'sample')} with fewer than two choices"),
+        ("duplicate-choices", dups, f"{_n(dups, 'sample')} listing the same choice twice: the copy that is not "
+                                    "the target is scored wrong"),
+        ("choice-target-out-of-range", out_of_range,
+         f"{_n(out_of_range, 'target')} not the letter of one of the sample's choices: no answer can be right; "
+         "check field_spec.target"),
+    ])
 
 
 def check_literal_target(data: TaskData) -> list[Finding]:
