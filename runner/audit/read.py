@@ -139,7 +139,8 @@ def read_run(path: Path) -> Run:
     ds = record.get("dataset") or {}
     return Run(model=model, dataset_id=ds.get("id") or str(log.eval.dataset.name or ""),
                task_id=ds.get("task_id") or log.eval.task, log=path, scorer=scorer or "",
-               value=value, stderr=stderr, stop_seqs=tuple(stop_sequences(solvers) + list(gen.get("stop_seqs") or [])),
+               value=value, stderr=stderr,
+               stop_seqs=tuple(dict.fromkeys(stop_sequences(solvers) + list(gen.get("stop_seqs") or []))),
                max_tokens=_max_tokens(solvers, gen), samples=tuple(samples))
 
 
@@ -161,7 +162,8 @@ def _method(log: Any, record: dict[str, Any]) -> tuple[list[SolverModel], dict[s
 
 
 def _max_tokens(solvers: list[SolverModel], gen: dict[str, Any]) -> int | None:
-    from_solver = [s.args["max_tokens"] for s in solvers if s.name == "generate" and isinstance(s.args.get("max_tokens"), int)]
+    from_solver = [s.args["max_tokens"] for s in solvers
+                   if s.name == "generate" and isinstance(s.args.get("max_tokens"), int)]
     return from_solver[-1] if from_solver else gen.get("max_tokens")
 
 
