@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 
 import pytest
@@ -72,6 +73,27 @@ def test_plain_output_lists_findings_and_scores(two_models):
     assert lines[0].split("\t")[:3] == ["rule", "task", "model"]
     assert any(line.startswith("stop-truncation\tquarters\ttiny/a\t") for line in lines)
     assert lines[-2].startswith("quarters: tiny/a ") and lines[-1].endswith(" in 2 runs")
+
+
+def test_an_unfinished_log_in_a_folder_is_skipped_and_named_is_an_error(two_models, tmp_path):
+    """A stopped run leaves a cancelled log beside the one --resume finished: a folder of logs
+    is still audited; a cancelled log named on its own is one line."""
+    from inspect_ai.log import read_eval_log, write_eval_log
+
+    (finished,) = (two_models / "logs-a").glob("*.eval")
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    shutil.copy(finished, folder / finished.name)
+    log = read_eval_log(str(finished))
+    log.status = "cancelled"
+    write_eval_log(log, str(folder / "stopped.eval"))
+    proc = run_inproc("audit", str(folder), "--json", cwd=tmp_path)
+    assert proc.returncode == 0 and "skipped" in proc.stderr and "stopped.eval: unfinished run" in proc.stderr
+    assert json.loads(proc.stdout)["distribution"]["quarters"]["models"] == {"tiny/a": log.results.scores[0]
+                                                                               .metrics["accuracy"].value}
+    named = run_inproc("audit", str(folder / "stopped.eval"), cwd=tmp_path)
+    assert named.returncode == 2
+    assert_clean_error(named, "stopped.eval: the run did not finish (cancelled)")
 
 
 def outcome(i: str, target: str, completion: str, value: float = 0.0, **kw) -> Outcome:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import unquote, urlparse
 
 from run_eval.runner.errors import LinesError
@@ -19,6 +19,10 @@ RESULT_SUFFIXES = (".yaml", ".yml")
 
 class AuditInputError(LinesError):
     """An argument is not a log, a folder of logs or a result file whose logs can be read."""
+
+
+class UnfinishedLog(AuditInputError):
+    """The log is of a run that did not finish (cancelled, or still running)."""
 
 
 @dataclass(frozen=True)
@@ -56,9 +60,10 @@ class Run:
     samples: tuple[Outcome, ...]
 
 
-def find_logs(args: list[str]) -> list[Path]:
-    """Every log the arguments name, in order, each once."""
-    found: list[Path] = []
+def find_logs(args: list[str]) -> list[tuple[Path, bool]]:
+    """Every log the arguments name, in order, each once, and whether it was named itself
+    (rather than found in a folder)."""
+    found: list[tuple[Path, bool]] = []
     for arg in args:
         path = Path(arg)
         if path.is_dir():
@@ -66,16 +71,36 @@ def find_logs(args: list[str]) -> list[Path]:
                           and not p.name.startswith("."))
             if not logs:
                 raise AuditInputError(f"{arg}: no Inspect logs (*.eval, *.json) in this folder")
-            found += logs
+            found += [(p, False) for p in logs]
         elif not path.exists():
             raise AuditInputError(f"{arg}: no such file or folder (expected Inspect logs or result files)")
         elif path.suffix in RESULT_SUFFIXES:
-            found += _logs_of_result_file(path)
+            found += [(p, True) for p in _logs_of_result_file(path)]
         elif path.suffix in LOG_SUFFIXES:
-            found.append(path)
+            found.append((path, True))
         else:
             raise AuditInputError(f"{arg}: not an Inspect log (.eval, .json) or a result file (.yaml)")
-    return list(dict.fromkeys(p.resolve() for p in found))
+    named: dict[Path, bool] = {}
+    for p, explicit in found:
+        named[p.resolve()] = named.get(p.resolve(), False) or explicit
+    return list(named.items())
+
+
+def read_runs(args: list[str], skipped: Callable[[Path], None]) -> list[Run]:
+    """The runs of every log the arguments name. An unfinished log found in a folder (a run
+    stopped and then resumed into a new log, or still going) is skipped and reported to
+    ``skipped``; one named directly is an error."""
+    runs = []
+    for path, explicit in find_logs(args):
+        try:
+            runs.append(read_run(path))
+        except UnfinishedLog:
+            if explicit:
+                raise
+            skipped(path)
+    if not runs:
+        raise AuditInputError(f"{', '.join(args)}: no finished run to audit")
+    return runs
 
 
 def _logs_of_result_file(path: Path) -> list[Path]:
@@ -110,7 +135,7 @@ def read_run(path: Path) -> Run:
     except Exception as ex:  # Inspect raises ValueError/KeyError/zip errors for a file that is not a log
         raise AuditInputError(f"{path}: not a readable Inspect log ({type(ex).__name__}: {ex})") from None
     if log.status != "success" or not log.samples:
-        raise AuditInputError(f"{path}: the run did not finish ({log.status}); audit reads finished runs")
+        raise UnfinishedLog(f"{path}: the run did not finish ({log.status}); audit reads finished runs")
     record = (log.eval.metadata or {}).get("run_eval") or {}
     solvers, gen = _method(log, record)
     scorer = log.results.scores[0].scorer if log.results and log.results.scores else None

@@ -28,10 +28,13 @@ def audit_command(inputs: tuple[str, ...], as_json: bool, html_file: Path | None
     Findings are evidence to look at, not a verdict: the exit status is 0 whatever is found.
     """
     from run_eval.runner.audit.checks import audit
-    from run_eval.runner.audit.read import AuditInputError, find_logs, read_run
+    from run_eval.runner.audit.read import AuditInputError, read_runs
+
+    def skipped(path: Path) -> None:
+        click.echo(f"run-eval: skipped {path}: unfinished run (a stopped run resumes into a new log)", err=True)
 
     try:
-        runs = [read_run(p) for p in find_logs(list(inputs))]
+        runs = read_runs(list(inputs), skipped)
     except AuditInputError as ex:
         fail(ex.lines, EXIT_USAGE)
     result = audit(runs)
