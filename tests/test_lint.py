@@ -159,3 +159,21 @@ def test_no_lint_runs_and_the_token_records_it(tmp_path, tiny_model):
 
     assert recorded_options(claims, "quarters", None).no_lint  # a re-run is run as it was
     assert "--no-lint" in recorded_options(claims, "quarters", None).argv()
+
+
+def test_a_grader_template_with_unknown_fields_fails_lint(tmp_path):
+    """model_graded_* fill their template with str.format: an unknown field, or literal braces,
+    would fail every grading."""
+    bench = write(tmp_path / "graded", """
+tasks:
+  - field_spec: {input: q, target: a, metadata: [topic]}
+    solvers: [{name: generate}]
+    scorers:
+      - name: model_graded_fact
+        args: {template: "{question} {topic} {criterion} {answer} {subject} {'a': 1}"}
+""", [{"q": "2+2?", "a": "4", "topic": "sums"}, {"q": "3+3?", "a": "6", "topic": "sums"}])
+    code, findings = lint_json(str(bench), cwd=tmp_path)
+    assert code == 1
+    assert sorted((f["rule"], f["count"]) for f in findings) == [("template-field-missing", 2),
+                                                                 ("template-invalid", 2)]
+    assert "{subject} is not a grader field" in by_rule(findings)["template-field-missing"]["message"]

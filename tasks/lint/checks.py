@@ -156,7 +156,7 @@ def check_literal_target(data: TaskData) -> list[Finding]:
     hits = [SampleRef.of(first[0], name)] if first else []
     return [finding("literal-target-is-column", data.task_id, hits,
                     f"field_spec.target {target!r} is the same text for every sample, and {name!r} is also a "
-                    f"column: write target: {name} to use the column", )]
+                    f"column: write target: {name} to use the column")]
 
 
 def template_fields(template: str) -> list[tuple[str, str, str | None]]:
@@ -173,6 +173,8 @@ def _root(field: str) -> str:
 
 
 def check_templates(data: TaskData, rendered: list[list[ChatMessage] | Exception]) -> list[Finding]:
+    """Prompts that cannot be rendered, then each prompt-building solver's template and each
+    grader's template read field by field."""
     t = data.task_id
     out: list[Finding] = []
     failed = [(i, r) for (i, _), r in zip(data.samples, rendered) if isinstance(r, Exception)]
@@ -183,59 +185,70 @@ def check_templates(data: TaskData, rendered: list[list[ChatMessage] | Exception
                            "the run would fail on them; write literal braces as {{ and }}"))
     for j, solver in enumerate(data.method.solvers):
         template = solver.args.get("template")
-        if solver.name not in SAFE_TEMPLATES or not isinstance(template, str):
-            continue
-        where = f"solvers[{j}] ({solver.name}) template"
-        try:
-            fields = template_fields(template)
-        except ValueError:
-            continue  # reported above as template-invalid for every sample
-        given, with_metadata = SAFE_TEMPLATES[solver.name]
-        params = set(solver.args) - {"template"}
-        if solver.name == "prompt_template" and "prompt" not in {_root(f) for f, _, _ in fields}:
-            out.append(finding("template-no-prompt", t, [], f"{where} has no {{prompt}}: the sample's input is "
-                               "never sent and every sample gets the same prompt; add {prompt}"))
-        for name, spec, conv in fields:
-            root = _root(name)
-            if root in given or root in params:
-                continue
-            if not root.isidentifier():
-                if spec or conv:
-                    shown = "{" + name + ("!" + conv if conv else "") + (":" + spec if spec else "") + "}"
-                    out.append(finding("template-literal-brace", t, [],
-                                       f"{where}: {shown!r} is read as a field and its text changes; write "
-                                       "literal braces as {{ and }}"))
-                continue  # e.g. "{your reasoning}": kept as written by Inspect
-            lacking = [SampleRef.of(i, sorted(s.metadata or {})) for i, s in data.samples
-                       if not with_metadata or (s.metadata or {}).get(root) is None]
-            if not lacking:
-                continue
-            every = len(lacking) == len(data.samples)
-            out.append(finding(
-                "template-field-missing", t, lacking,
-                f"{where}: {{{name}}} is {'in no' if every else f'missing from {len(lacking)}'} sample's metadata"
-                f"{'' if with_metadata else f' ({solver.name} fills only {{prompt}})'}, so the model sees "
-                f"'{{{name}}}' as written: add {root!r} to field_spec.metadata or fix the template",
-                severity=None if every else "warning"))
+        if solver.name in SAFE_TEMPLATES and isinstance(template, str):
+            out += _solver_template(data, f"solvers[{j}] ({solver.name}) template", solver, template)
     for j, scorer in enumerate(data.method.scorers):
         template = scorer.args.get("template")
-        if scorer.name not in GRADED_SCORERS or not isinstance(template, str):
+        if scorer.name in GRADED_SCORERS and isinstance(template, str):
+            out += _grader_template(data, f"scorers[{j}] ({scorer.name}) template", template)
+    return out
+
+
+def _solver_template(data: TaskData, where: str, solver: SolverModel, template: str) -> list[Finding]:
+    """A template Inspect fills with ``format_template``: an unknown field stays as written."""
+    t = data.task_id
+    try:
+        fields = template_fields(template)
+    except ValueError:
+        return []  # every sample's rendering failed: template-invalid
+    given, with_metadata = SAFE_TEMPLATES[solver.name]
+    params = set(solver.args) - {"template"}
+    out = []
+    if solver.name == "prompt_template" and "prompt" not in {_root(f) for f, _, _ in fields}:
+        out.append(finding("template-no-prompt", t, [], f"{where} has no {{prompt}}: the sample's input is "
+                           "never sent and every sample gets the same prompt; add {prompt}"))
+    for name, spec, conv in fields:
+        root = _root(name)
+        if root in given or root in params:
             continue
-        where = f"scorers[{j}] ({scorer.name}) template"
-        try:
-            fields = template_fields(template)
-        except ValueError as ex:
-            out.append(finding("template-invalid", t, [], f"{where}: {ex}: every sample's grading would fail"))
+        if not root.isidentifier():
+            if spec or conv:
+                shown = "{" + name + ("!" + conv if conv else "") + (":" + spec if spec else "") + "}"
+                out.append(finding("template-literal-brace", t, [],
+                                   f"{where}: {shown!r} is read as a field and its text changes; write "
+                                   "literal braces as {{ and }}"))
+            continue  # e.g. "{your reasoning}": kept as written by Inspect
+        lacking = [SampleRef.of(i, sorted(s.metadata or {})) for i, s in data.samples
+                   if not with_metadata or (s.metadata or {}).get(root) is None]
+        if not lacking:
             continue
-        for name, _, _ in fields:
-            root = _root(name)
-            lacking = [SampleRef.of(i, sorted(s.metadata or {})) for i, s in data.samples
-                       if root not in GRADER_FIELDS and root not in (s.metadata or {})]
-            if lacking:
-                rule = "template-field-missing" if root.isidentifier() else "template-invalid"
-                out.append(finding(rule, t, lacking, f"{where}: {{{name}}} is not a grader field "
-                                   f"({', '.join(sorted(GRADER_FIELDS))}) nor in {len(lacking)} samples' metadata: "
-                                   "grading fails (KeyError); write literal braces as {{ and }}"))
+        every = len(lacking) == len(data.samples)
+        out.append(finding(
+            "template-field-missing", t, lacking,
+            f"{where}: {{{name}}} is {'in no' if every else f'missing from {len(lacking)}'} sample's metadata"
+            f"{'' if with_metadata else f' ({solver.name} fills only {{prompt}})'}, so the model sees "
+            f"'{{{name}}}' as written: add {root!r} to field_spec.metadata or fix the template",
+            severity=None if every else "warning"))
+    return out
+
+
+def _grader_template(data: TaskData, where: str, template: str) -> list[Finding]:
+    """A grader's template, filled with ``str.format``: an unknown field fails the grading."""
+    t = data.task_id
+    try:
+        fields = template_fields(template)
+    except ValueError as ex:
+        return [finding("template-invalid", t, [], f"{where}: {ex}: every sample's grading would fail")]
+    out = []
+    for name, _, _ in fields:
+        root = _root(name)
+        lacking = [SampleRef.of(i, sorted(s.metadata or {})) for i, s in data.samples
+                   if root not in GRADER_FIELDS and root not in (s.metadata or {})]
+        if lacking:
+            rule = "template-field-missing" if root.isidentifier() else "template-invalid"
+            out.append(finding(rule, t, lacking, f"{where}: {{{name}}} is not a grader field "
+                               f"({', '.join(sorted(GRADER_FIELDS))}) nor in {len(lacking)} samples' metadata: "
+                               "grading fails (KeyError); write literal braces as {{ and }}"))
     return out
 
 
