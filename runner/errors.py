@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 
 import click
@@ -23,3 +24,10 @@ def fail(lines: list[str] | str, code: int) -> None:
     for line in [lines] if isinstance(lines, str) else lines:
         click.echo(f"run-eval: error: {line}", err=True)
     sys.exit(code)
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """An error message on one line: rich markup dropped, lines joined, shortened."""
+    plain = re.sub(r"\[/?(bold|italic|red|green|yellow|blue|dim|b|i)\]", "", str(text))
+    line = " ".join(part.strip() for part in plain.splitlines() if part.strip()) or "unknown error"
+    return line if len(line) <= limit else line[: limit - 1] + "…"

@@ -228,7 +228,7 @@ def test_epochs_override_counts_samples_not_generations(tiny_model, tmp_path, ex
 
 
 def test_one_line_error_messages():
-    from run_eval.runner.run.execute import one_line
+    from run_eval.runner.errors import one_line
 
     assert one_line("ERROR: needs a package.\n\n[bold]pip install x[/bold]\n") == "ERROR: needs a package. pip install x"
     assert one_line("") == "unknown error"

@@ -226,8 +226,7 @@ def reproduce_entry(t: Target, *, model_path: str | None, bench_path: str | None
     except ModelError as ex:
         if judges or not str(ex).startswith("judge "):
             raise
-        raise ReproduceError(f"the recorded {ex}; pass --judge MODEL to re-run with another judge (the verdict "
-                             "then says the judge differs)") from None
+        raise ReproduceError(f"the recorded {ex}{JUDGE_HINT}") from None
     outcome = compare_logs(c, orig, log, tolerance=tolerance)
     record = (log.eval.metadata or {}).get("run_eval") or {}
     outcome.warnings[:0] = environment_differences(c, record)
@@ -240,6 +239,9 @@ def reproduce_entry(t: Target, *, model_path: str | None, bench_path: str | None
     return outcome
 
 
+JUDGE_HINT = "; pass --judge MODEL to re-run with another judge (the verdict then says the judge differs)"
+
+
 def recorded_judges(c: Claims) -> tuple[str, ...]:
     """The judges the token records, as MODEL strings that load exactly them (a Hub judge at
     its commit; a local folder when the one here has the recorded digest). ReproduceError,
@@ -248,17 +250,16 @@ def recorded_judges(c: Claims) -> tuple[str, ...]:
     if judge is None or any(u.get("evaluated_model") for u in judge.used):
         return ()  # no model-graded scorer, or the evaluated model graded itself
     out = []
-    hint = "; pass --judge MODEL to re-run with another judge (the verdict then says the judge differs)"
     for u in judge.used:
         spec, rev = str(u.get("model")), u.get("revision")
         if rev and str(rev).startswith("sha256:"):  # a local folder, pinned by its content
             try:
                 here = resolve_model(spec).revision
             except ModelError as ex:
-                raise ReproduceError(f"the recorded judge {spec} cannot be had here ({ex}){hint}") from None
+                raise ReproduceError(f"the recorded judge {spec} cannot be had here ({ex}){JUDGE_HINT}") from None
             if here != rev:
                 raise ReproduceError(f"the recorded judge {spec} here is not the one that graded (its digest is "
-                                     f"{str(here)[:19]}…, the token's {str(rev)[:19]}…){hint}")
+                                     f"{str(here)[:19]}…, the token's {str(rev)[:19]}…){JUDGE_HINT}")
             out.append(spec)
         else:
             out.append(f"{spec}@{rev}" if rev else spec)

@@ -18,10 +18,10 @@ every grading prompt and answer is in the sample's events.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
+from run_eval.runner.errors import one_line
 from run_eval.runner.models.decoding import Decoding, decoding_settings
 from run_eval.runner.models.reference import (
     LOCAL_PROVIDERS,
@@ -165,8 +165,7 @@ def bind_roles(judges: dict[str, TaskJudges], task_role: dict[str, str]) -> dict
             try:
                 models.append(j.inspect_model())
             except Exception as ex:  # providers raise their own types (missing API key, no such model)
-                text = " ".join(re.sub(r"\[/?[a-z ]+\]", "", str(ex)).split()) or type(ex).__name__
-                raise ModelError(f"judge {j.given!r} cannot be used: {text[:300]}") from None
+                raise ModelError(f"judge {j.given!r} cannot be used: {one_line(str(ex))}") from None
         bound[role] = models[0] if len(models) == 1 else models
     return bound
 

@@ -6,11 +6,11 @@ Inspect logs (the evidence) are kept either way.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Callable
 
 from huggingface_hub import EvalResultEntry
 
+from run_eval.runner.errors import one_line
 from run_eval.runner.models.decoding import decoding_settings
 from run_eval.runner.models.judge import bind_roles
 from run_eval.runner.models.providers import describe_local_model
@@ -166,13 +166,6 @@ def errors_allowed(allow: float | None, run: int) -> int:
     if allow is None:
         return 0
     return int(allow * run) if allow < 1 else int(allow)
-
-
-def one_line(text: str, limit: int = 300) -> str:
-    """An error message on one line: rich markup dropped, lines joined, shortened."""
-    plain = re.sub(r"\[/?(bold|italic|red|green|yellow|blue|dim|b|i)\]", "", str(text))
-    line = " ".join(part.strip() for part in plain.splitlines() if part.strip()) or "unknown error"
-    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def ungraded_line(task_id: str, judges: Any, model: Any, log: Any, ungraded: set[str], run: int, allowed: str) -> str:
