@@ -177,3 +177,64 @@ tasks:
     assert sorted((f["rule"], f["count"]) for f in findings) == [("template-field-missing", 2),
                                                                  ("template-invalid", 2)]
     assert "{subject} is not a grader field" in by_rule(findings)["template-field-missing"]["message"]
+
+
+def _sums(n: int, image: bool) -> list[dict]:
+    from benchdata import PNG_DATA_URI
+
+    return [{"q": f"What is {i} + {i}?", "a": str(2 * i), **({"img": PNG_DATA_URI} if image else {})}
+            for i in range(1, n + 1)]
+
+
+ONE_WORD = "Answer in one word.\n{prompt}"
+
+
+@pytest.mark.parametrize("image", [False, True], ids=["string-input", "message-list-input"])
+def test_lint_is_a_pure_reader_of_the_samples(image, tmp_path):
+    """Rendering prompts for lint must not edit the samples the run sends (Inspect's prompt
+    solvers edit the user message in place; a message-list input is the run's own list)."""
+    from run_eval.tasks.build import build_tasks
+    from run_eval.tasks.lint import lint_built
+    from run_eval.tasks.source import resolve_benchmark
+    from run_eval.tasks.spec import load_spec
+
+    fs = "{input: q, target: a" + (", input_image: img}" if image else "}")
+    bench = write(tmp_path / "b", f"tasks: [{{field_spec: {fs}, solvers: [{{name: prompt_template, args: "
+                  f"{{template: {json.dumps(ONE_WORD)}}}}}, {{name: generate}}], scorers: [{{name: match}}]}}]",
+                  _sums(3, image))
+    b = resolve_benchmark(str(bench))
+    spec = load_spec(b.eval_yaml)
+    built = build_tasks(b, spec, spec.tasks, seed=42)
+    before = [s.model_dump_json() for s in built[0].task.dataset]
+    lint_built(built)
+    lint_built(built)
+    assert [s.model_dump_json() for s in built[0].task.dataset] == before
+
+
+@pytest.mark.parametrize("image", [False, True], ids=["string-input", "message-list-input"])
+def test_the_model_receives_the_template_once(image, tmp_path):
+    """What the model receives is the eval.yaml's template applied once to the sample's input,
+    with lint on and with --no-lint alike."""
+    import testmodels  # noqa: F401  (registers flaky/)
+    from inspect_ai.log import read_eval_log
+
+    fs = "{input: q, target: a" + (", input_image: img}" if image else "}")
+    bench = write(tmp_path / "b", f"tasks: [{{field_spec: {fs}, solvers: [{{name: prompt_template, args: "
+                  f"{{template: {json.dumps(ONE_WORD)}}}}}, {{name: generate}}], scorers: [{{name: match}}]}}]",
+                  _sums(3, image))
+    sent = {}
+    for flags in ((), ("--no-lint",)):
+        work = tmp_path / ("off" if flags else "on")
+        work.mkdir()
+        proc = run_inproc("run", "flaky/model", str(bench), *flags, cwd=work)
+        assert proc.returncode == 0, proc.stderr
+        (log,) = (work / "logs").glob("*.eval")
+        samples = read_eval_log(str(log)).samples
+        for s in samples:
+            (event,) = [e for e in s.events if e.event == "model"]
+            user = [m for m in event.input if m.role == "user"][-1]
+            question = f"What is {s.id} + {s.id}?"  # the row's own text (the log's input is the sample's)
+            assert user.text == ONE_WORD.format(prompt=question), user.text
+        sent[flags] = [[m.model_dump_json(exclude={"id"}) for m in e.input]
+                       for s in samples for e in s.events if e.event == "model"]
+    assert sent[()] == sent[("--no-lint",)]

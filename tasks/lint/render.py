@@ -1,7 +1,12 @@
 """Render each sample's prompt as the run would: the eval.yaml's prompt-building solvers,
 built with their declared args, applied to the sample's task state (Inspect's public
 solvers; generation is never reached). A template that cannot be rendered raises here
-just as it would in the run."""
+just as it would in the run.
+
+Lint is a pure reader: Inspect's prompt solvers edit the user message in place
+(``state.user_prompt.text = ...``), and a sample's message-list input is the very list of
+``ChatMessage`` objects the run will send, so every state here is built from a deep copy
+of its sample. Rendering for lint never changes what the model receives."""
 
 from __future__ import annotations
 
@@ -21,6 +26,8 @@ PROMPT_SOLVERS = ("prompt_template", "system_message", "user_message", "chain_of
 
 
 def state_of(sample: Sample, sample_id: Any) -> TaskState:
+    """A task state for ``sample`` that shares no object with it (see the module docstring)."""
+    sample = sample.model_copy(deep=True)
     messages: list[ChatMessage] = (
         [ChatMessageUser(content=sample.input)] if isinstance(sample.input, str) else list(sample.input)
     )
