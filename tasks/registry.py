@@ -40,5 +40,19 @@ SCORERS: dict[str, Callable[..., Any]] = {
 # scorers that ask a model (the judge) to grade; their judge is a model role at run time
 GRADED_SCORERS = ("model_graded_fact", "model_graded_qa")
 
+# the args these factories pass to Inspect's ``resource()``, which reads a local file or
+# fetches a URL when the string names one (tests/test_spec.py reads Inspect's source to keep
+# this list whole): from an eval.yaml they are text, never a path or a URL (spec.py)
+RESOURCE_ARGS: dict[str, tuple[str, ...]] = {
+    "prompt_template": ("template",),
+    "system_message": ("template",),
+    "user_message": ("template",),
+    "chain_of_thought": ("template",),
+    "multiple_choice": ("template",),
+    "self_critique": ("critique_template", "completion_template"),
+    "model_graded_qa": ("template",),
+    "model_graded_fact": ("template",),  # passed on to model_graded_qa
+}
+
 SOLVER_NAMES = tuple(SOLVERS)
 SCORER_NAMES = tuple(SCORERS)

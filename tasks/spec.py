@@ -3,10 +3,11 @@
 The schema is the one Inspect AI's own loader (``inspect eval hf/...``,
 ``inspect_ai/_eval/task/hf.py`` in inspect-ai 0.3.285) accepts, with the same
 meaning and the same (pydantic, lax) coercions, so a file is valid here exactly
-when it is valid there. Two additions, both checks Inspect makes late or not at
+when it is valid there. Three additions, checks Inspect makes late or not at
 all: duplicate task ids are rejected (they would overwrite each other's result
-entry), and solver/scorer ``args`` are checked against the function they are
-passed to, so a typo fails before a model is loaded.
+entry), solver/scorer ``args`` are checked against the function they are
+passed to, so a typo fails before a model is loaded, and a template is text, never a
+file or a URL (see :func:`names_a_resource`).
 
 Every problem becomes one line ``FILE: KEY.PATH: what is wrong (expected ...)``. The file
 is read with :mod:`safeyaml` (plain data only; size, depth, alias-expansion and duplicate
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +31,7 @@ from typing_extensions import Annotated
 from run_eval import safeyaml
 from run_eval.tasks.errors import SpecError
 from run_eval.tasks.pins import display_path
-from run_eval.tasks.registry import SCORER_NAMES, SCORERS, SOLVER_NAMES, SOLVERS
+from run_eval.tasks.registry import RESOURCE_ARGS, SCORER_NAMES, SCORERS, SOLVER_NAMES, SOLVERS
 
 EPOCH_REDUCER_PATTERN = r"^(pass_at_\d+|at_least_\d+|max|mode|median|mean)$"
 TASK_KEYS = (
@@ -189,6 +191,7 @@ def parse_spec(data: Any, *, path: Path, sha256: str, label: str | None = None) 
                 )
             seen_ids.setdefault(model.id, i)
         problems.extend(f"{label}: {where}{p}" for p in _check_args(model))
+        problems.extend(f"{label}: {where}{p}" for p in _check_templates(model))
         raw_fs = raw.get("field_spec")
         id_column = model.field_spec.id if isinstance(raw_fs, dict) and "id" in raw_fs else None
         specs.append(TaskSpec(index=i, model=model, id_column=id_column))
@@ -221,6 +224,56 @@ def _check_args(model: TaskModel) -> list[str]:
                     f"(expected: {_describe_params(fn)})"
                 )
     return problems
+
+
+def _check_templates(model: TaskModel) -> list[str]:
+    """Templates that Inspect would read from a file or a URL instead of using as text."""
+    problems = []
+    for kind, entries in (("solvers", model.solvers), ("scorers", model.scorers)):
+        for j, entry in enumerate(entries):
+            for key in RESOURCE_ARGS.get(entry.name, ()):
+                value = entry.args.get(key)
+                why = names_a_resource(value) if isinstance(value, str) else None
+                if why:
+                    problems.append(f".{kind}[{j}].args.{key}: {_key_name(value)} is {why}; a template in an "
+                                    "eval.yaml must be the template's text: refusing to read it (ask the "
+                                    "benchmark's author to inline the template)")
+    return problems
+
+
+# a URL or an fsspec URL / chain (http://, s3://, file:/..., simplecache::...), and fsspec's
+# prefixes of a local path (file:, local:)
+_URLISH = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*(::|:/)|(file|local):)")
+_PATHISH = ("/", "~", "./", "../")
+
+
+def names_a_resource(text: str) -> str | None:
+    """Why Inspect's ``resource()`` would read ``text`` (a file, a URL) instead of using it as
+    the template's text; None when it is text. ``resource()`` reads any string that names an
+    existing local path or has a URL or filesystem scheme: from a stranger's eval.yaml that
+    would put your files (``~/.cache/huggingface/token``) into every prompt and log, or make
+    the run fetch a URL. A path is refused even where it does not exist, so a benchmark is
+    refused on every machine alike.
+
+    >>> names_a_resource("Answer with the number only.\\n\\n{prompt}") is None
+    True
+    >>> names_a_resource("Question: {prompt}") is None
+    True
+    >>> names_a_resource("https://example.org/prompt.txt"), names_a_resource("file:/etc/passwd")
+    ('a URL', 'a URL')
+    >>> names_a_resource("~/.cache/huggingface/token")
+    'a file path'
+    """
+    if _URLISH.match(text):
+        return "a URL"
+    try:
+        if os.path.exists(os.path.expanduser(text)):
+            return "a file path"
+    except (ValueError, OSError):  # a NUL byte, a name too long: not a path
+        pass
+    if "\n" not in text and "{" not in text and text.startswith(_PATHISH):
+        return "a file path"
+    return None
 
 
 def _bind_args(fn: Any, args: dict[str, Any]) -> None:

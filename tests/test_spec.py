@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import sys
 from pathlib import Path
 
 import pytest
@@ -225,3 +226,91 @@ def test_schema_accepts_exactly_what_inspect_accepts(i):
     except SpecError:
         ours_ok = False
     assert ours_ok == inspect_ok, variant
+
+
+def test_every_template_inspect_reads_with_resource_is_checked():
+    """RESOURCE_ARGS names every arg that Inspect's factories pass to resource(): read from
+    Inspect's own source, so an Inspect upgrade that reads one more is caught here."""
+    import inspect as pyinspect
+    import re
+
+    from run_eval.tasks.registry import RESOURCE_ARGS, SCORERS, SOLVERS
+
+    for name, fn in {**SOLVERS, **SCORERS}.items():
+        source = pyinspect.getsource(pyinspect.unwrap(fn))
+        read = set(re.findall(r"resource\(\s*(\w+)", source))
+        params = set(pyinspect.signature(fn).parameters)
+        assert read & params <= set(RESOURCE_ARGS.get(name, ())), (name, read)
+    assert set(RESOURCE_ARGS) <= {*SOLVERS, *SCORERS}
+
+
+SECRET = "hf_SECRET_token_never_in_a_prompt_0123"
+
+
+@pytest.fixture()
+def url_server():
+    """A loopback HTTP server that serves the secret to anyone who asks, and counts requests."""
+    import http.server
+    import threading
+
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(SECRET.encode())
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", hits
+    server.shutdown()
+
+
+@pytest.mark.parametrize("form, where", [
+    ("absolute", "solvers[0].args.template"), ("absolute", "solvers[1].args.template"),
+    ("absolute", "scorers[0].args.template"), ("home", "solvers[1].args.template"),
+    ("relative", "solvers[0].args.template"), ("file-scheme", "scorers[0].args.template"),
+    ("url", "solvers[1].args.template"), ("url", "scorers[0].args.template")])
+def test_a_template_that_names_a_file_or_url_is_never_read(form, where, tmp_path, url_server):
+    """A stranger's eval.yaml whose template names your HF token file (or a URL) is refused in
+    one line by run and lint, before anything is read or fetched; the secret appears nowhere."""
+    import json
+
+    from conftest import REPO, assert_clean_error, run_inproc, secret_leaks
+
+    sys.path.insert(0, str(REPO / "tests" / "fixtures" / "lint"))
+    from make_fixtures import write
+
+    url, hits = url_server
+    home = tmp_path / "home"
+    token = home / ".cache" / "huggingface" / "token"
+    token.parent.mkdir(parents=True)
+    token.write_text(SECRET)
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "token.txt").write_text(SECRET)
+    template = {"absolute": str(token), "home": "~/.cache/huggingface/token", "relative": "token.txt",
+                "file-scheme": f"file:{token}", "url": f"{url}/prompt.txt"}[form]
+    solvers = [{"name": "system_message", "args": {"template": "Be brief."}},
+               {"name": "prompt_template", "args": {"template": "{prompt}"}}, {"name": "generate"}]
+    scorers = [{"name": "model_graded_fact", "args": {}}]
+    kind, index = where.split("[")[0], int(where.split("[")[1][0])
+    (solvers if kind == "solvers" else scorers)[index]["args"]["template"] = template
+    bench = write(tmp_path / "bench", json.dumps({"tasks": [{"field_spec": {"input": "q", "target": "a"},
+                                                             "solvers": solvers, "scorers": scorers}]}),
+                  [{"q": "What is 1 + 1?", "a": "2"}])
+    env = {"HOME": str(home)}
+    for args in (("lint", str(bench)), ("run", "mockllm/model", str(bench))):
+        proc = run_inproc(*args, cwd=work, env=env)
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        assert_clean_error(proc, f"tasks[0].{where}", "refusing to read it")
+        assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+        written = [p for p in work.iterdir() if p.name != "token.txt"]
+        assert secret_leaks({"token": SECRET}, written, {"stdout": proc.stdout, "stderr": proc.stderr}) == []
+    assert hits == []
+    assert not (work / "logs").exists() and not (work / ".eval_results").exists()
