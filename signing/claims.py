@@ -85,9 +85,11 @@ class EnvironmentClaim(_Section):
 
 class LintClaim(_Section):
     """What ``run-eval lint`` found before the run: the rules broken, and whether its errors
-    could stop the run (``enforced`` is False when it ran with ``--no-lint``)."""
+    could stop the run (``enforced`` is False when it ran with ``--no-lint``; ``ignored``
+    names the rules accepted with ``--lint-ignore``)."""
 
     enforced: bool
+    ignored: list[str] = []  # rules whose errors were accepted with --lint-ignore
     errors: list[str] = []
     warnings: list[str] = []
 

@@ -61,11 +61,13 @@ def test_targets_the_scorer_normalisation_empties_and_targets_anything_matches(t
     assert ("target-unscorable", "match") not in rules  # match keeps "the" and "a"
 
 
-def test_template_field_that_no_metadata_provides(tmp_path):
+def test_template_field_that_no_metadata_provides_is_a_warning(tmp_path):
+    # Inspect keeps an unknown {field} as written: it may be meant literally, so it never stops a run
     code, findings = lint_json(str(LINT / "missing_field"), cwd=tmp_path)
-    assert code == 1
+    assert code == 0
     (f,) = findings
-    assert f["rule"] == "template-field-missing" and f["count"] == 6 and "{subject}" in f["message"]
+    assert f["rule"] == "template-field-missing" and f["severity"] == "warning"
+    assert f["count"] == 6 and "{subject}" in f["message"]
 
 
 def test_sample_level_rules(tmp_path):
@@ -81,10 +83,120 @@ def test_sample_level_rules(tmp_path):
 
 
 @pytest.mark.parametrize("name", VALID)
-def test_no_false_errors_on_the_valid_eval_yaml_shapes(name, tmp_path):
+def test_every_rule_is_silent_on_the_valid_eval_yaml_shapes(name, tmp_path):
     root = make_dataset(name, tmp_path / name)
-    code, findings = lint_json(str(root), cwd=tmp_path)
-    assert code == 0 and [f for f in findings if f["severity"] == "error"] == []
+    assert lint_json(str(root), cwd=tmp_path) == (0, [])
+
+
+MC = "tasks: [{field_spec: {input: q, target: a, choices: c}, solvers: [{name: multiple_choice}], scorers: [{name: choice}]}]"
+GEN = "tasks: [{{field_spec: {{input: q, target: a{meta}}}, solvers: [{solvers}{{name: generate{gen}}}], scorers: [{{name: {scorer}}}]}}]"
+
+
+def _gen(solvers: str = "", scorer: str = "match", meta: str = "", gen: str = "") -> str:
+    return GEN.format(solvers=solvers, scorer=scorer, meta=meta, gen=gen)
+
+
+SUMS = [{"q": f"What is {i} + {i}?", "a": str(2 * i)} for i in range(1, 5)]
+# rule -> (eval.yaml, rows, task) of a planted bug it must report; the two --model rules are
+# planted in test_with_model_max_tokens_and_context
+PLANTED = {
+    "stop-in-target": ("drop_like", None),
+    "target-unscorable": ("empty_norm", None),
+    "target-matches-anything": ("empty_norm", None),
+    "choice-target-out-of-range": ("broken_samples", None),
+    "literal-target-is-column": ("broken_samples", None),
+    "too-few-choices": ("broken_samples", None),
+    "duplicate-choices": ("broken_samples", None),
+    "empty-input": ("broken_samples", None),
+    "conflicting-targets": ("broken_samples", None),
+    "duplicate-id": ("broken_samples", None),
+    "template-field-missing": ("missing_field", None),
+    "empty-target": (_gen(), [*SUMS, {"q": "What is nothing?", "a": " "}]),
+    "stop-in-target-unchecked": (_gen(gen=", args: {stop_seqs: ['.']}", scorer="pattern, args: {pattern: '(.*)'}"),
+                                 [{"q": "Half of 5?", "a": "2.5"}, *SUMS]),
+    "template-literal-brace": (_gen("{name: prompt_template, args: {template: \"{prompt} {0:>4}\"}}, "), SUMS),
+    "template-invalid": (_gen("{name: prompt_template, args: {template: \"{prompt} {\"}}, "), SUMS),
+    "template-no-prompt": (_gen("{name: prompt_template, args: {template: 'Answer the question.'}}, "), SUMS),
+}
+MODEL_RULES = {"max-tokens-below-target", "prompt-exceeds-context"}
+
+
+def test_every_rule_fires_on_its_planted_bug(tmp_path):
+    assert set(PLANTED) | MODEL_RULES == set(RULES)
+    seen: dict[str, set[str]] = {}
+    for rule, (where, rows) in PLANTED.items():
+        bench = LINT / where if rows is None else write(tmp_path / rule, where, rows)
+        if str(bench) not in seen:
+            seen[str(bench)] = {f["rule"] for f in lint_json(str(bench), cwd=tmp_path)[1]}
+        assert rule in seen[str(bench)], (rule, seen[str(bench)])
+
+
+def test_valid_methods_lint_used_to_refuse_run_with_at_most_warnings(tmp_path, tiny_model):
+    """Literal braces Inspect keeps as written, a prompt built from a metadata field, choice
+    labels Inspect's scorer reads, and a judge's criteria as targets: valid benchmarks."""
+    choices = [str(k) for k in range(28)]  # 28: numeric labels 1, 2, ... name the 27th choice on
+    bench = write(tmp_path / "valid", """
+tasks:
+  - id: braces
+    field_spec: {input: q, target: a}
+    solvers:
+      - {name: prompt_template, args: {template: "Keep {braces} as written. Reply as JSON: {\\"answer\\": <n>}\\n{prompt}"}}
+      - {name: generate}
+    scorers: [{name: match}]
+  - id: question
+    field_spec: {input: q, target: a, metadata: [q]}
+    solvers: [{name: prompt_template, args: {template: "Q: {q}\\nA:"}}, {name: generate}]
+    scorers: [{name: match}]
+  - id: labels
+    field_spec: {input: q, target: label, choices: options}
+    solvers: [{name: multiple_choice}]
+    scorers: [{name: choice}]
+  - id: graded
+    field_spec: {input: q, target: criterion}
+    solvers: [{name: generate}]
+    scorers: [{name: model_graded_fact}]
+""", [{"q": f"What is {i} + {i}?", "a": str(2 * i), "options": choices, "label": label,
+       "criterion": f"The answer states that the sum is {2 * i}, in words or digits, and nothing else."}
+      for i, label in enumerate(["b", "A,C", "2", "B, D"], start=1)])
+    code, findings = lint_json(str(bench), cwd=tmp_path)
+    assert code == 0 and {f["severity"] for f in findings} == {"warning"}, findings
+    assert {(f["rule"], f["task_id"]) for f in findings} == {("template-field-missing", "braces"),
+                                                             ("template-literal-brace", "braces")}
+    # a judge's targets are criteria: no answer has to fit in max_tokens
+    assert lint_json(str(bench), "--task", "graded", "--model", f"hf/{tiny_model}", "--max-tokens", "2",
+                     cwd=tmp_path) == (0, [])
+    proc = run_inproc("run", f"hf/{tiny_model}", str(bench), "--task", "braces", "--task", "question", "--task",
+                      "labels", "--limit", "2", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "lint: warning template-field-missing [task braces]" in proc.stderr
+
+
+def test_lint_ignore_accepts_one_rule_and_keeps_the_others(tmp_path, tiny_model):
+    """--lint-ignore RULE runs a benchmark with a known finding, still enforces every other rule,
+    and is recorded in the token, the notes and a re-run's options."""
+    from run_eval.runner.compare.reproduce import recorded_options
+
+    bad = run_inproc("run", f"hf/{tiny_model}", str(LINT / "drop_like"), "--lint-ignore", "empty-input",
+                     cwd=tmp_path)
+    assert bad.returncode == 1
+    assert_clean_error(bad, "stop-in-target", "--lint-ignore stop-in-target")
+    assert "lint: --lint-ignore empty-input: lint found no error of this rule" in bad.stderr
+    unknown = run_inproc("run", f"hf/{tiny_model}", str(LINT / "drop_like"), "--lint-ignore", "stop-in-targets",
+                         cwd=tmp_path)
+    assert unknown.returncode == 2
+    assert_clean_error(unknown, "--lint-ignore 'stop-in-targets': not a lint rule")
+    proc = run_inproc("run", f"hf/{tiny_model}", str(LINT / "drop_like"), "--lint-ignore", "stop-in-target",
+                      "--limit", "4", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "(--lint-ignore stop-in-target: accepted)" in proc.stderr
+    (entry,) = read_raw(tmp_path / ".eval_results" / "drop_like.yaml")
+    claims = check_signature(entry["verifyToken"]).claims
+    lint = claims.run.lint
+    assert (lint.enforced, lint.ignored, lint.errors) == (True, ["stop-in-target"], ["stop-in-target"])
+    assert "lint: errors accepted (--lint-ignore): stop-in-target" in entry["notes"]
+    options = recorded_options(claims, "quarters", None)
+    assert options.lint_ignore == ("stop-in-target",) and not options.no_lint
+    assert options.argv()[-2:] == ["--lint-ignore", "stop-in-target"]
 
 
 def test_with_model_max_tokens_and_context(tmp_path, tiny_model):

@@ -13,7 +13,7 @@ import click
 from run_eval.runner.run.options import DEFAULT_SEED, RunOptions
 
 RUN_OPTIONS = ("task_ids", "limit", "epochs", "seed", "max_tokens", "temperature", "max_connections",
-               "model_args", "backend", "allow_errors", "no_lint", "judges")
+               "model_args", "backend", "allow_errors", "no_lint", "lint_ignore", "judges")
 JOB_OPTIONS = ("flavor", "job_timeout", "namespace", "package", "image", "results_repo")
 
 
@@ -30,6 +30,7 @@ def run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         values["task_ids"] = tuple(values["task_ids"])
         values["model_args"] = tuple(values["model_args"])
         values["judges"] = tuple(values["judges"])
+        values["lint_ignore"] = _lint_rules(values["lint_ignore"])
         return fn(*args, options=RunOptions(**values, allow_errors=allow), **kwargs)
 
     for decorator in reversed([
@@ -61,9 +62,24 @@ def run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--no-lint", is_flag=True,
                      help="Run even if `run-eval lint` finds errors in the benchmark's method (they are recorded "
                      "in the token). Default: lint errors stop the run before the model loads."),
+        click.option("--lint-ignore", "lint_ignore", multiple=True, metavar="RULE",
+                     help="Accept the errors of this lint rule (repeatable; e.g. stop-in-target) and keep every "
+                     "other check: recorded in the token, like --no-lint."),
     ]):
         wrapper = decorator(wrapper)
     return wrapper
+
+
+def _lint_rules(given: tuple[str, ...]) -> tuple[str, ...]:
+    """--lint-ignore values: known rule ids, each once (the rules are imported only when a
+    command runs, so that --help stays quick)."""
+    from run_eval.tasks.lint.findings import RULES
+
+    unknown = [r for r in given if r not in RULES]
+    if unknown:
+        raise click.UsageError(f"--lint-ignore {unknown[0]!r}: not a lint rule (rules: {', '.join(RULES)})",
+                               ctx=click.get_current_context(silent=True))
+    return tuple(dict.fromkeys(given))
 
 
 def job_options(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -37,6 +37,7 @@ FIELDS: list[tuple[str, tuple[str, ...], bool]] = [
     ("judge", ("run", "judge", "used"), True),
     ("judge declared", ("run", "judge", "declared"), False),
     ("lint enforced", ("run", "lint", "enforced"), False),
+    ("lint ignored", ("run", "lint", "ignored"), False),
     ("lint errors", ("run", "lint", "errors"), False),
     ("metric", ("metric", "name"), True),
     ("value", ("metric", "value"), False),

@@ -348,7 +348,8 @@ def recorded_options(c: Claims, task_id: str, sample_ids: list | None, judges: t
         max_connections=gen.get("max_connections"),
         model_args=tuple(render_model_arg(k, v) for k, v in args.items()),
         backend=recorded_backend(c), sample_ids=tuple(str(i) for i in sample_ids or ()),
-        no_lint=run.lint is not None and not run.lint.enforced, judges=judges,
+        no_lint=run.lint is not None and not run.lint.enforced,
+        lint_ignore=tuple(run.lint.ignored) if run.lint is not None else (), judges=judges,
     )
 
 

@@ -30,6 +30,7 @@ class RunOptions:
     allow_errors: float | None = None  # a count >= 1, or a fraction < 1
     sample_ids: tuple[str, ...] = ()  # evaluate only these samples (reproduce --samples)
     no_lint: bool = False  # run even if lint finds errors in the method (recorded in the token)
+    lint_ignore: tuple[str, ...] = ()  # lint rules whose errors do not stop the run (recorded in the token)
     judges: tuple[str, ...] = ()  # --judge: the models that grade model-graded scorers (runner/models/judge.py)
 
     def argv(self) -> list[str]:
@@ -48,5 +49,6 @@ class RunOptions:
         out += [a for m in self.model_args for a in ("-M", m)]
         out += [a for i in self.sample_ids for a in ("--sample-id", str(i))]
         out += ["--no-lint"] if self.no_lint else []
+        out += [a for r in self.lint_ignore for a in ("--lint-ignore", r)]
         out += [a for j in self.judges for a in ("--judge", j)]
         return out

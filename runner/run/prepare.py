@@ -74,7 +74,7 @@ def prepare(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) ->
 def lint(req: RunRequest, built: list[BuiltTask], model: ModelRef, model_args: dict[str, Any],
          notify: Callable[[str], None]) -> list[Finding]:
     """Lint the tasks as built (with the model's tokenizer when it is on this machine); errors
-    stop the run unless --no-lint; warnings are said once."""
+    stop the run unless --no-lint or --lint-ignore accepts them; warnings are said once."""
     from run_eval.runner.models.limits import model_limits
     from run_eval.runner.models.reference import LOCAL_PROVIDERS, ModelError
 
@@ -85,12 +85,19 @@ def lint(req: RunRequest, built: list[BuiltTask], model: ModelRef, model_args: d
         except ModelError:
             limits = None  # not a transformers folder: the model-side rules are skipped
     findings = lint_built(built, limits)
-    errors = errors_of(findings)
-    if errors and not req.options.no_lint:
-        raise LintFailed([f"lint: {f.line()}" for f in errors] + [
-            "the run was not started (no model loaded): fix the benchmark, or run it as it is with --no-lint "
-            "(recorded in the token); details: run-eval lint BENCHMARK"])
+    ignored = set(req.options.lint_ignore)
+    for rule in sorted(ignored - {f.rule for f in errors_of(findings)}):
+        notify(f"lint: --lint-ignore {rule}: lint found no error of this rule")
+    blocking = [f for f in errors_of(findings) if f.rule not in ignored]
+    if blocking and not req.options.no_lint:
+        raise LintFailed([f"lint: {f.line()}" for f in blocking] + [
+            "the run was not started (no model loaded): fix the benchmark, or run it as it is with --lint-ignore "
+            f"{blocking[0].rule} (or --no-lint; either is recorded in the token); details: run-eval lint BENCHMARK"])
     for f in findings:
-        if f.severity == "warning" or req.options.no_lint:
-            notify(f"lint: {f.line()}" + (" (--no-lint: running anyway)" if f.severity == "error" else ""))
+        if f.severity == "warning":
+            notify(f"lint: {f.line()}")
+        elif req.options.no_lint:
+            notify(f"lint: {f.line()} (--no-lint: running anyway)")
+        else:
+            notify(f"lint: {f.line()} (--lint-ignore {f.rule}: accepted)")
     return findings

@@ -84,10 +84,11 @@ def run_record(
 
 
 def lint_record(req: RunRequest, b: BuiltTask, findings: list[Finding] | None) -> dict[str, Any]:
-    """run.lint: whether lint errors could stop this run (not with --no-lint), and the rules
-    this task broke, by severity."""
+    """run.lint: whether lint errors could stop this run (not with --no-lint), the rules whose
+    errors were accepted (--lint-ignore), and the rules this task broke, by severity."""
     mine = [f for f in findings or [] if f.task_id == b.spec.task_id]
     return {"enforced": not req.options.no_lint,
+            "ignored": list(req.options.lint_ignore),
             "errors": sorted({f.rule for f in mine if f.severity == "error"}),
             "warnings": sorted({f.rule for f in mine if f.severity == "warning"})}
 
@@ -197,6 +198,8 @@ def notes_line(
     lint = [f.rule for f in findings or [] if f.task_id == b.spec.task_id and f.severity == "error"]
     if req.options.no_lint:
         parts.append(f"lint: not enforced (--no-lint){'; errors: ' + ', '.join(sorted(set(lint))) if lint else ''}")
+    elif accepted := sorted(set(lint) & set(req.options.lint_ignore)):
+        parts.append(f"lint: errors accepted (--lint-ignore): {', '.join(accepted)}")
     if r.errored:
         parts.append(f"{r.errored} of {r.run_samples} samples failed (left out of the score)")
     if set(run_ids) != set(all_ids):

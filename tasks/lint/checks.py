@@ -12,14 +12,14 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from string import Formatter, ascii_uppercase
+from string import Formatter
 from typing import Any, Callable, Iterable
 
 from inspect_ai.dataset import Sample
 from inspect_ai.model import ChatMessage
 
 from run_eval.tasks.lint.findings import Finding, SampleRef, finding
-from run_eval.tasks.lint.probe import expected_answer, probeable, score_answers
+from run_eval.tasks.lint.probe import choice_target_problems, expected_answer, probeable, score_answers
 from run_eval.tasks.lint.render import render_prompts
 from run_eval.tasks.registry import GRADED_SCORERS
 from run_eval.tasks.spec import ScorerModel, SolverModel, TaskModel
@@ -125,24 +125,28 @@ def check_choices(data: TaskData) -> list[Finding]:
     if data.method.field_spec.choices is None:
         return []
     t = data.task_id
-    few, dups, out_of_range = [], [], []
+    few, dups = [], []
+    readable = []  # (sample id, choices, target) of the samples the choice scorer can be asked about
     for i, s in data.samples:
         choices = [c.value if hasattr(c, "value") else c for c in (s.choices or [])]
         if len(choices) < 2:
             few.append(SampleRef.of(i, choices))
         if len(set(map(str, choices))) < len(choices):
             dups.append(SampleRef.of(i, choices))
-        for letter in _targets(s):
-            letter = letter.strip()
-            if len(letter) != 1 or letter not in ascii_uppercase[: max(len(choices), 0)]:
-                out_of_range.append(SampleRef.of(i, f"target {letter!r} of {len(choices)} choices"))
-                break
+        if choices:
+            readable.append((i, [str(c) for c in choices], s.target))
+    # the choice scorer itself says which targets it cannot read (Inspect accepts "b", "A,C",
+    # ["A", "C"] and numeric labels 1, 2, ... for the 27th choice on)
+    problems = choice_target_problems([(c, x) for _, c, x in readable])
+    out_of_range = [SampleRef.of(i, f"target {x!r} of {len(c)} choices")
+                    for (i, c, x), why in zip(readable, problems) if why]
+    first_why = next((why for why in problems if why), "")
     return _found(t, [
         ("too-few-choices", few, f"{_n(few, 'sample')} with fewer than two choices"),
         ("duplicate-choices", dups, f"{_n(dups, 'sample')} listing the same choice twice: the copy that is not "
                                     "the target is scored wrong"),
         ("choice-target-out-of-range", out_of_range,
-         f"{_n(out_of_range, 'target')} not the letter of one of the sample's choices: no answer can be right; "
+         f"{_n(out_of_range, 'target')} the choice scorer cannot read ({first_why}): scoring fails on them; "
          "check field_spec.target"),
     ])
 
@@ -186,7 +190,7 @@ def check_templates(data: TaskData, rendered: list[list[ChatMessage] | Exception
     for j, solver in enumerate(data.method.solvers):
         template = solver.args.get("template")
         if solver.name in SAFE_TEMPLATES and isinstance(template, str):
-            out += _solver_template(data, f"solvers[{j}] ({solver.name}) template", solver, template)
+            out += _solver_template(data, f"solvers[{j}] ({solver.name}) template", solver, template, rendered)
     for j, scorer in enumerate(data.method.scorers):
         template = scorer.args.get("template")
         if scorer.name in GRADED_SCORERS and isinstance(template, str):
@@ -194,8 +198,10 @@ def check_templates(data: TaskData, rendered: list[list[ChatMessage] | Exception
     return out
 
 
-def _solver_template(data: TaskData, where: str, solver: SolverModel, template: str) -> list[Finding]:
-    """A template Inspect fills with ``format_template``: an unknown field stays as written."""
+def _solver_template(data: TaskData, where: str, solver: SolverModel, template: str,
+                     rendered: list[list[ChatMessage] | Exception]) -> list[Finding]:
+    """A template Inspect fills with ``format_template``: an unknown field stays as written, so
+    a ``{word}`` no sample provides is at most a warning (it may be meant literally)."""
     t = data.task_id
     try:
         fields = template_fields(template)
@@ -205,8 +211,7 @@ def _solver_template(data: TaskData, where: str, solver: SolverModel, template: 
     params = set(solver.args) - {"template"}
     out = []
     if solver.name == "prompt_template" and "prompt" not in {_root(f) for f, _, _ in fields}:
-        out.append(finding("template-no-prompt", t, [], f"{where} has no {{prompt}}: the sample's input is "
-                           "never sent and every sample gets the same prompt; add {prompt}"))
+        out += _no_prompt(data, where, {_root(f) for f, _, _ in fields} - params, rendered)
     for name, spec, conv in fields:
         root = _root(name)
         if root in given or root in params:
@@ -227,9 +232,29 @@ def _solver_template(data: TaskData, where: str, solver: SolverModel, template: 
             "template-field-missing", t, lacking,
             f"{where}: {{{name}}} is {'in no' if every else f'missing from {len(lacking)}'} sample's metadata"
             f"{'' if with_metadata else f' ({solver.name} fills only {{prompt}})'}, so the model sees "
-            f"'{{{name}}}' as written: add {root!r} to field_spec.metadata or fix the template",
-            severity=None if every else "warning"))
+            f"'{{{name}}}' as written: if it is not meant literally, add {root!r} to field_spec.metadata"))
     return out
+
+
+def _no_prompt(data: TaskData, where: str, fields: set[str],
+               rendered: list[list[ChatMessage] | Exception]) -> list[Finding]:
+    """A prompt_template without {prompt}. Inspect fills its other fields from the sample's
+    metadata, so the input may still reach the model (``Q: {question}`` with ``question`` in
+    field_spec.metadata). An error only when every sample gets the same prompt."""
+    t = data.task_id
+    prompts = {tuple((m.role, m.text) for m in r) for r in rendered if isinstance(r, list)}
+    filled = {f for f in fields for _, s in data.samples if (s.metadata or {}).get(f) is not None}
+    same = len(prompts) == 1 and len(rendered) > 1
+    if same or (not filled and len(rendered) <= 1):
+        return [finding("template-no-prompt", t, [], f"{where} has no {{prompt}} and nothing of the sample fills "
+                        "it: every sample gets the same prompt and no input reaches the model; add {prompt}")]
+    carries_input = [f for f in sorted(filled)
+                     if all(str((s.metadata or {}).get(f)) == _text(s.input) for _, s in data.samples)]
+    if carries_input:
+        return []
+    got = f"the metadata fields {', '.join(sorted(filled))}" if filled else "what other solvers add"
+    return [finding("template-no-prompt", t, [], f"{where} has no {{prompt}}: the model gets {got} but not the "
+                    "sample's input; add {prompt} if it is meant to", severity="warning")]
 
 
 def _grader_template(data: TaskData, where: str, template: str) -> list[Finding]:
@@ -248,7 +273,7 @@ def _grader_template(data: TaskData, where: str, template: str) -> list[Finding]
             rule = "template-field-missing" if root.isidentifier() else "template-invalid"
             out.append(finding(rule, t, lacking, f"{where}: {{{name}}} is not a grader field "
                                f"({', '.join(sorted(GRADER_FIELDS))}) nor in {len(lacking)} samples' metadata: "
-                               "grading fails (KeyError); write literal braces as {{ and }}"))
+                               "grading fails (KeyError); write literal braces as {{ and }}", severity="error"))
     return out
 
 
@@ -345,7 +370,7 @@ def check_model_limits(data: TaskData, rendered: list[list[ChatMessage] | Except
     scorer = data.method.scorers[0].name
     fmt = (lambda x: expected_answer(scorer, x)) if probeable(scorer) else \
         (lambda x: f"ANSWER: {x}") if scorer == "choice" else (lambda x: x)
-    if max_tokens is not None:
+    if max_tokens is not None and scorer not in GRADED_SCORERS:  # a judge's targets are criteria, not answers
         long = [(i, x, limits.count_tokens(fmt(x))) for i, s in data.samples for x in _targets(s)]
         long = [(i, x, n) for i, x, n in long if n > max_tokens]
         if long:

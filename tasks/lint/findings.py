@@ -32,7 +32,9 @@ RULES: dict[str, Rule] = {r.id: r for r in [
          "(e.g. it normalises to nothing)"),
     Rule("target-matches-anything", "error",
          "an empty answer is scored right for this target (e.g. a target of only punctuation under match)"),
-    Rule("choice-target-out-of-range", "error", "a choice target names a letter beyond the sample's choices"),
+    Rule("choice-target-out-of-range", "error",
+         "the choice scorer cannot read a sample's target: a letter or number beyond its choices, or not a "
+         "label at all (Inspect's scorer raises on it; `b`, `A,C` and numeric labels it reads are fine)"),
     Rule("literal-target-is-column", "warning",
          "a literal: target is the name of a column (the column was probably meant)"),
     Rule("too-few-choices", "error", "a multiple-choice sample has fewer than two choices"),
@@ -41,15 +43,19 @@ RULES: dict[str, Rule] = {r.id: r for r in [
     Rule("empty-target", "error", "a sample's target is empty"),
     Rule("conflicting-targets", "warning", "samples with the same input (and choices) have different targets"),
     Rule("duplicate-id", "error", "two samples share an id"),
-    Rule("template-field-missing", "error",
-         "a {field} of a prompt or system template that no sample's metadata provides "
-         "(a warning when only some samples lack it)"),
+    Rule("template-field-missing", "warning",
+         "a {field} of a prompt or system template that some or all samples' metadata lack (Inspect keeps it "
+         "as written: a literal `{word}` may be meant); an error in a model_graded_* template, whose "
+         "str.format fails every grading"),
     Rule("template-literal-brace", "warning",
          "literal braces in a template that are read as a field and change the text"),
     Rule("template-invalid", "error", "a template that cannot be rendered for a sample (the run would fail)"),
-    Rule("template-no-prompt", "error", "a prompt_template without {prompt}: every sample gets the same prompt"),
+    Rule("template-no-prompt", "error",
+         "a prompt_template without {prompt} that leaves every sample with the same prompt: no input reaches "
+         "the model (a warning when metadata fields fill it but the input itself is not among them)"),
     Rule("max-tokens-below-target", "error",
-         "with --model: max_tokens is smaller than targets in that model's tokens"),
+         "with --model: max_tokens is smaller than targets in that model's tokens (not for model_graded_* "
+         "scorers, whose targets are grading criteria, not answers)"),
     Rule("prompt-exceeds-context", "error", "with --model: prompts longer than the model's context"),
 ]}
 

@@ -43,6 +43,28 @@ def expected_answer(scorer_name: str, target: str) -> str:
     return ANSWER_FORMATS[scorer_name](target)
 
 
+def choice_target_problems(samples: list[tuple[list[str], Any]]) -> list[str | None]:
+    """For each (choices, target): why Inspect's ``choice`` scorer cannot read the target (its
+    own error: a label beyond the choices, or no label), or None when it reads it. The scorer
+    reads the target before it looks at the answer, so one call with no choice selected says
+    it for every answer a model could give."""
+    scorer = SCORERS["choice"]()
+    out: list[str | None] = [None] * len(samples)
+
+    async def main() -> None:
+        for i, (choices, target) in enumerate(samples):
+            state = TaskState(model=ModelName("lint/none"), sample_id=i, epoch=1, input="",
+                              messages=[ChatMessageUser(content="")], target=Target(target), choices=choices,
+                              output=ModelOutput.from_content("lint", "ANSWER: none"))
+            try:
+                await scorer(state, Target(target))
+            except (ValueError, IndexError) as ex:
+                out[i] = str(ex).strip().splitlines()[0] if str(ex).strip() else type(ex).__name__
+
+    anyio.run(main)
+    return out
+
+
 def score_answers(scorer_name: str, args: dict[str, Any], items: list[tuple[str, Any]]) -> list[float]:
     """The declared scorer's value (as a float, 1.0 = right) for each (answer, target) pair;
     NaN where the scorer raises (it cannot score that target)."""
