@@ -305,7 +305,7 @@ def test_a_template_that_names_a_file_or_url_is_never_read(form, where, tmp_path
                                                              "solvers": solvers, "scorers": scorers}]}),
                   [{"q": "What is 1 + 1?", "a": "2"}])
     env = {"HOME": str(home)}
-    for args in (("lint", str(bench)), ("run", "mockllm/model", str(bench))):
+    for args in (("lint", str(bench)), ("run", "hf/./no-model-needed", str(bench))):
         proc = run_inproc(*args, cwd=work, env=env)
         assert proc.returncode == 2, proc.stdout + proc.stderr
         assert_clean_error(proc, f"tasks[0].{where}", "refusing to read it")
