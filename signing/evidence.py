@@ -1,4 +1,12 @@
-"""Evidence digests over an Inspect log, and the score recomputed from its samples."""
+"""Evidence digests over an Inspect log, and the score recomputed from its samples.
+
+An **unscored** sample (a judge's answer its scorer could not read: Inspect's
+``Score.unscored()``, value NaN) stays in the log, and so in ``samples_sha256`` (as
+``"nan"``), but out of every value: Inspect's metrics never see it
+(``scorer_for_metrics`` in inspect_ai/_eval/task/results.py drops NaN reduced scores
+before it calls the metric, and the epoch reducers skip NaN epochs), so the value
+recomputed here, and each sample's value in a paired comparison, leave it out the same way.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +19,6 @@ from typing import Any
 import rfc8785
 
 CHUNK = 1 << 20
-MEAN_METRICS = ("accuracy", "mean")
 
 
 def log_sha256(path: str | Path) -> str:
@@ -32,9 +39,26 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def is_unscored(value: Any) -> bool:
+    """Inspect's unscored sentinel: a score value that is a float NaN (the test Inspect's
+    ``scorer_for_metrics`` applies before a metric sees a score).
+
+    >>> is_unscored(float("nan")), is_unscored(0.0), is_unscored("C"), is_unscored(None)
+    (True, False, False, False)
+    """
+    return isinstance(value, float) and math.isnan(value)
+
+
+def first_scorer(log: Any) -> str | None:
+    """The name of the log's first scorer: the one whose metric a run-eval entry claims."""
+    return log.results.scores[0].scorer if log.results and log.results.scores else None
+
+
 def sample_scores(log: Any) -> list[list[Any]]:
-    """[sample id, epoch, score value] of the first scorer, sorted: what samples_sha256 binds."""
-    scorer = log.results.scores[0].scorer if log.results and log.results.scores else None
+    """[sample id, epoch, score value] of the first scorer, sorted: what samples_sha256 binds.
+    An unscored sample is bound too (its value as ``"nan"``): the digest covers what the log
+    holds, and a sample that gains or loses its score changes it."""
+    scorer = first_scorer(log)
     rows = []
     for s in log.samples or []:
         if not s.scores:
@@ -54,29 +78,41 @@ class Recomputed:
     note: str
 
 
-def recompute_metric(log: Any, metric: str) -> Recomputed:
-    """The first scorer's metric from the per-sample (epoch-reduced) scores in the log."""
-    from inspect_ai.scorer import value_to_float
-
-    if metric not in MEAN_METRICS:
-        return Recomputed(None, f"metric {metric!r} is not recomputed (only {', '.join(MEAN_METRICS)})")
+def reduced_scores(log: Any) -> list[Any] | None:
+    """The first scorer's epoch-reduced score of each sample (Inspect's ``EvalSampleScore``),
+    unscored ones included; None when the log has no reductions."""
     reductions = log.reductions or []
     if not reductions:
+        return None
+    scorer = first_scorer(log)
+    return next((r for r in reductions if r.scorer == scorer), reductions[0]).samples
+
+
+def recompute_metric(log: Any, metric: str) -> Recomputed:
+    """The first scorer's metric from the per-sample (epoch-reduced) scores in the log,
+    computed by Inspect's own metric function over the samples Inspect's metric saw (the
+    unscored ones left out)."""
+    from inspect_ai.scorer import SampleScore, accuracy, mean
+
+    metrics = {"accuracy": accuracy, "mean": mean}
+    if metric not in metrics:
+        return Recomputed(None, f"metric {metric!r} is not recomputed (only {', '.join(metrics)})")
+    reduced = reduced_scores(log)
+    if reduced is None:
         return Recomputed(None, "the log has no per-sample reductions")
-    first = reductions[0]
-    to_float = value_to_float()
-    values = [to_float(s.value) for s in first.samples]
-    if not values:
+    scored = [s for s in reduced if not is_unscored(s.value)]
+    if not scored:
         return Recomputed(None, "the log has no scored samples")
-    return Recomputed(sum(values) / len(values), f"mean of {len(values)} reduced sample scores")
+    value = metrics[metric]()([SampleScore(score=s, sample_id=s.sample_id) for s in scored])
+    unscored = len(reduced) - len(scored)
+    left_out = f"; {unscored} unscored left out, as Inspect's metric leaves them" if unscored else ""
+    return Recomputed(float(value), f"mean of {len(scored)} reduced sample scores{left_out}")
 
 
 def per_sample_values(log: Any) -> dict[str, float]:
-    """The first scorer's epoch-reduced score of each sample, as a float (C=1, I=0, ...)."""
+    """The first scorer's epoch-reduced score of each scored sample, as a float (C=1, I=0,
+    ...); unscored samples are not in it, so a paired comparison never compares a NaN."""
     from inspect_ai.scorer import value_to_float
 
     to_float = value_to_float()
-    reductions = log.reductions or []
-    if not reductions:
-        return {}
-    return {str(s.sample_id): to_float(s.value) for s in reductions[0].samples}
+    return {str(s.sample_id): to_float(s.value) for s in reduced_scores(log) or [] if not is_unscored(s.value)}

@@ -30,6 +30,12 @@ from run_eval.tasks.source import Benchmark, ensure_data
 from run_eval.tasks.spec import EvalSpec, FieldSpecModel, TaskSpec
 
 
+# a ``graders`` value: the evaluated model grades the task (model_role None: Inspect's default
+# model), so that its scorers never fall back on Inspect's default role ``grader``, which may be
+# bound to another task's judge
+EVALUATED_MODEL = ""
+
+
 @dataclass(frozen=True)
 class BuiltTask:
     spec: TaskSpec
@@ -53,7 +59,9 @@ def build_tasks(
     graders: dict[str, str] | None = None,
 ) -> list[BuiltTask]:
     """``graders``: task id -> the model role that grades its model-graded scorers (their
-    ``model`` arg is then dropped: the judge is bound to the role when the run starts)."""
+    ``model`` arg is then dropped: the judge is bound to the role when the run starts), or
+    ``EVALUATED_MODEL``: no role, the evaluated model grades. A task not in it keeps its
+    scorers' args as declared (lint builds tasks so)."""
     ensure_data(benchmark, {t.model.config for t in selected})
     return [build_task(benchmark, spec, t, seed=seed, epochs=epochs, grader=(graders or {}).get(t.task_id))
             for t in selected]
@@ -105,9 +113,12 @@ def build_task(
 
 
 def _scorer_args(name: str, args: dict[str, Any], grader: str | None) -> dict[str, Any]:
+    """A model-graded scorer's args with every grader explicit: the role its judge is bound
+    to, or no role (``EVALUATED_MODEL``: Inspect grades with the evaluated model); the
+    declared ``model`` is dropped either way (the run resolved it into the role)."""
     if grader is None or name not in GRADED_SCORERS:
         return args
-    return {**{k: v for k, v in args.items() if k != "model"}, "model_role": grader}
+    return {**{k: v for k, v in args.items() if k != "model"}, "model_role": grader or None}
 
 
 def load_records(benchmark: Benchmark, spec: EvalSpec, task: TaskSpec) -> list[dict[str, Any]]:

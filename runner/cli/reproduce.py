@@ -42,7 +42,8 @@ def reproduce_command(target: str, task: str | None, benchmark: str | None, mode
     """Re-run TARGET's score from its verifyToken and say, with statistics, whether it holds.
 
     TARGET: a result file (or a folder with .eval_results/), or a Hub model repo org/name.
-    Exit: 0 all reproduced, 1 any not reproduced, 2 bad input, 3 inconclusive.
+    Exit: 0 all reproduced, 1 any not reproduced or graded by another judge (method-differs), 2 bad input,
+    3 inconclusive.
     """
     from run_eval.runner.compare.html import reproduce_page
     from run_eval.runner.compare.reproduce import ReproduceError, jobs_runner, reproduce
@@ -92,7 +93,7 @@ def reproduce_command(target: str, task: str | None, benchmark: str | None, mode
     if html_file:
         atomic_write_text(html_file, reproduce_page(outcomes))
     verdicts = {o.verdict for o in outcomes}
-    sys.exit(EXIT_NOT_REPRODUCED if "not-reproduced" in verdicts
+    sys.exit(EXIT_NOT_REPRODUCED if verdicts & {"not-reproduced", "method-differs"}
              else EXIT_INCONCLUSIVE if "inconclusive" in verdicts else 0)
 
 

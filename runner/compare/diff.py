@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable, Union
 
 from pydantic import BaseModel
 
+from run_eval.runner.models.judge import judge_identity
 from run_eval.signing.claims import Claims
 
+
+def judge_of(c: Claims) -> list[str] | None:
+    """The judges that graded, as ``judge_identity`` names them (model, revision or digest,
+    decoding mode, the models that answered an unpinned one), not the whole ``run.judge.used``
+    record: two runs differing only in --seed or --backend had the same judge."""
+    judge = c.run.judge if c.run is not None else None
+    return judge_identity(judge) if judge is not None else None
+
+
+# a path in the claims, or a function of them for a field that is computed
+FieldPath = Union[tuple[str, ...], Callable[[Claims], Any]]
+
 # (label, path in the claims, does a difference make the numbers incomparable?)
-FIELDS: list[tuple[str, tuple[str, ...], bool]] = [
+FIELDS: list[tuple[str, FieldPath, bool]] = [
     ("benchmark", ("dataset", "id"), True),
     ("benchmark commit", ("dataset", "revision"), True),
     ("config / split", ("dataset", "config"), True),
@@ -34,7 +47,7 @@ FIELDS: list[tuple[str, tuple[str, ...], bool]] = [
     ("epochs", ("run", "epochs"), True),
     ("epoch_reducer", ("run", "epoch_reducer"), True),
     ("limit", ("run", "limit"), True),
-    ("judge", ("run", "judge", "used"), True),
+    ("judge", judge_of, True),
     ("judge declared", ("run", "judge", "declared"), False),
     ("lint enforced", ("run", "lint", "enforced"), False),
     ("lint ignored", ("run", "lint", "ignored"), False),
@@ -62,9 +75,12 @@ FIELDS: list[tuple[str, tuple[str, ...], bool]] = [
 ]
 
 
-def get(claims: Claims, path: tuple[str, ...]) -> Any:
+def get(claims: Claims, path: FieldPath) -> Any:
     """The value at ``path`` in typed claims: sections and their fields by attribute, the free-form
-    mappings (generate_config, model_args, packages, the spec's task) by key; None where absent."""
+    mappings (generate_config, model_args, packages, the spec's task) by key; None where absent.
+    A computed field's function is called on the claims."""
+    if callable(path):
+        return path(claims)
     value: Any = claims
     for p in path:
         if value is None:

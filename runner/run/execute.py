@@ -12,7 +12,7 @@ from huggingface_hub import EvalResultEntry
 
 from run_eval.runner.errors import one_line
 from run_eval.runner.models.decoding import decoding_settings
-from run_eval.runner.models.judge import bind_roles
+from run_eval.runner.models.judge import answered_by, bind_roles
 from run_eval.runner.models.providers import describe_local_model
 from run_eval.runner.models.reference import HF_PROVIDERS, LOCAL_PROVIDERS
 from run_eval.runner.run import resume
@@ -127,6 +127,9 @@ def execute(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) ->
     all_ids = [t.task_id for t in spec.tasks]
     entries = []
     for b, r, log in zip(built, results, logs):
+        record = b.task.metadata["run_eval"]
+        if record.get("judge") is not None:  # with the models that answered for a judge that is not pinned
+            record = {**record, "judge": answered_by(record["judge"], log)}
         entry = EvalResultEntry(
             dataset_id=benchmark.dataset_id,
             task_id=r.task_id,
@@ -136,9 +139,8 @@ def execute(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) ->
             source_url=r.log,
             source_name="Inspect log",
             notes=notes_line(b, r, req, decoding, all_ids, [x.task_id for x in results], p.findings,
-                             p.judges.get(b.spec.task_id), model),
+                             p.judges.get(b.spec.task_id), model, record["judge"]),
         )
-        record = b.task.metadata["run_eval"]
         entry.verify_token = sign(token_claims(entry, record, r, log), p.key)
         entries.append(entry)
     path = result_path(req.output_dir, benchmark.name)

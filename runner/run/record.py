@@ -4,6 +4,7 @@ the entry's notes, and each task's result as read from its log."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 import sys
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -144,12 +145,18 @@ def task_result(b: BuiltTask, log: Any) -> TaskResult:
     metric = names[0] if names else next(iter(first.metrics))
     stderr = first.metrics.get("stderr")
     errored = errored_ids(log)
+    value = float(first.metrics[metric].value)
+    if not math.isfinite(value):  # every sample unscored (a judge none of whose grades could be read)
+        raise RunFailed([f"task {b.spec.task_id!r}: no sample was scored ({metric} is {value}): nothing to sign "
+                         f"(log: {log.location})"])
+    # the samples the value is the mean of: Inspect's metric leaves unscored ones out
+    scored = first.scored_samples
     return TaskResult(
         task_id=b.spec.task_id,
         metric=metric,
-        value=float(first.metrics[metric].value),
+        value=value,
         stderr=float(stderr.value) if stderr is not None else None,
-        samples=int(log.results.completed_samples) // max(1, b.task.epochs or 1),  # Inspect counts epochs
+        samples=scored if scored is not None else int(log.results.completed_samples) // max(1, b.task.epochs or 1),
         total_samples=b.samples,
         log=str(log.location),
         errored=len(errored),
@@ -178,6 +185,7 @@ def notes_line(
     findings: list[Finding] | None = None,
     judges: TaskJudges | None = None,
     model: ModelRef | None = None,
+    judge_record: dict[str, Any] | None = None,
 ) -> str:
     m = b.spec.model
     epochs = req.options.epochs if req.options.epochs is not None else m.epochs
@@ -185,7 +193,7 @@ def notes_line(
         f"inspect-ai {package_version('inspect_ai')} via run-eval {package_version('run-eval')}",
         "solvers: " + ", ".join(s.name for s in m.solvers),
         f"scorer: {m.scorers[0].name} ({r.metric})",
-        *([judges.notes(model)] if judges is not None and model is not None else []),
+        *([judges.notes(model, judge_record)] if judges is not None and model is not None else []),
         f"epochs: {epochs} ({m.epoch_reducer or 'mean'})",
         f"seed: {req.options.seed}",
         f"decoding: {decoding.mode}",
