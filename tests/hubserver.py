@@ -38,7 +38,9 @@ hf_raise_for_status turns into RepositoryNotFoundError (RepoNotFound), RevisionN
 Auth: ``FakeHub(token="hf_x")`` accepts only ``Authorization: Bearer hf_x``; a different token gets
 401 "Invalid credentials in Authorization header" on any request (as the Hub does). Without a
 token, private repos answer 401 RepoNotFound, gated repos answer 401 GatedRepo on file downloads
-(info and listings stay public, as on the Hub), and writes answer 401. ``FakeHub(token=None)``
+(info and listings stay public, as on the Hub), and writes answer 401. A repo added with
+``gated="denied"`` is gated with manual approval that the token's user was not granted: its
+downloads answer 403 GatedRepo even with the token, as the Hub does. ``FakeHub(token=None)``
 checks nothing: every request counts as authenticated.
 
 Every commit is a full snapshot {path: bytes}; shas are 40-hex, derived from content plus a counter.
@@ -100,7 +102,7 @@ class Repo:
     repo_type: str
     repo_id: str
     private: bool
-    gated: bool
+    gated: bool | str  # True: gated (a logged-in user has access); "denied": gated, access not granted
     created: str
     commits: dict[str, Commit] = field(default_factory=dict)
     branches: dict[str, str] = field(default_factory=dict)  # name -> sha
@@ -189,7 +191,7 @@ class FakeHub:
 
     # ---------------------------------------------------------------- store API for tests
     def add_repo(self, repo_id: str, repo_type: str = "dataset", files: dict[str, bytes] | None = None,
-                 folder: str | Path | None = None, private: bool = False, gated: bool = False) -> str:
+                 folder: str | Path | None = None, private: bool = False, gated: bool | str = False) -> str:
         content = dict(files or {})
         if folder is not None:
             root = Path(folder)
@@ -365,7 +367,8 @@ class FakeHub:
         info = {
             "_id": hashlib.sha1(repo.repo_id.encode()).hexdigest()[:24], "id": repo.repo_id,
             "author": repo.repo_id.split("/")[0], "sha": commit.sha, "private": repo.private,
-            "gated": "auto" if repo.gated else False, "disabled": False, "createdAt": repo.created,
+            "gated": ("manual" if repo.gated == "denied" else "auto") if repo.gated else False,
+            "disabled": False, "createdAt": repo.created,
             "lastModified": commit.date, "downloads": 0, "likes": 0, "tags": [], "siblings": siblings,
             "usedStorage": sum(len(b) for b in commit.files.values()),
         }
@@ -489,6 +492,9 @@ class _Handler(BaseHTTPRequestHandler):
             raise HubError(404 if authed else 401, "RepoNotFound", "Repository not found")
         if write and not authed:
             raise HubError(401, None, "You must be authenticated to write to this repository")
+        if download and repo.gated == "denied" and authed:
+            raise HubError(403, "GatedRepo", f"Access to {repo_type} {repo_id} is restricted and you are not in the "
+                                             "authorized list. Visit the repo page to ask for access.")
         if download and repo.gated and not authed:
             raise HubError(401, "GatedRepo", f"Access to {repo_type} {repo_id} is restricted. You must have access "
                                              "to it and be authenticated to access it. Please log in.")

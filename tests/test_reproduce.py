@@ -34,7 +34,8 @@ def repro(original, tiny_model, *extra, file=None):
 
 
 def test_honest_result_is_reproduced_per_sample(original, tiny_model, tmp_path):
-    proc = repro(original, tiny_model, "--html", str(tmp_path / "r.html"))
+    # 30 identical samples bound |Δ| by ±0.11 (Tango's interval): reproduced within ±0.15, not ±0.05
+    proc = repro(original, tiny_model, "--html", str(tmp_path / "r.html"), "--tolerance", "0.15")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     (e,) = json.loads(proc.stdout)["entries"]
     assert (e["verdict"], e["kind"], e["n"], e["delta"], e["changed_samples"]) == ("reproduced", "paired", 30, 0.0, [])
@@ -44,10 +45,14 @@ def test_honest_result_is_reproduced_per_sample(original, tiny_model, tmp_path):
 
 
 def test_spot_check_on_a_seeded_subset(original, tiny_model):
+    """Five matching samples are a spot check, not a proof: the interval is ±0.43 (it was [0, 0],
+    `reproduced`), and the verdict says how many samples would tell."""
     proc = repro(original, tiny_model, "--samples", "5")
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 3, proc.stdout + proc.stderr
     (e,) = json.loads(proc.stdout)["entries"]
-    assert e["n"] == 5 and e["kind"] == "paired" and e["verdict"] == "reproduced"
+    assert e["n"] == 5 and e["kind"] == "paired" and e["verdict"] == "inconclusive"
+    assert e["ci95"] == pytest.approx([-0.4345, 0.4345], abs=1e-4) and e["se"] > 0
+    assert "about 73 samples would be needed to tell" in e["why"]
 
 
 def forge(original, tmp_path, *, value_delta: float, drop_source: bool) -> Path:
@@ -135,21 +140,28 @@ def test_diff_names_max_tokens(original, tiny_model, tmp_path):
 
 
 def test_stats_formulas():
-    a = {str(i): float(i % 2) for i in range(10)}
+    # scores that are not 0/1: the normal paired interval (Miller 2024), SE = sd(d)/sqrt(n)
+    a = {str(i): 0.25 * (i % 5) for i in range(40)}
     b = dict(a)
-    b["0"] = 1.0  # one sample flips from 0 to 1
-    c = paired(a, b)
-    diffs = [1.0] + [0.0] * 9
-    mean = 0.1
-    sd = math.sqrt(sum((x - mean) ** 2 for x in diffs) / 9)
-    assert c.delta == pytest.approx(0.1) and c.se == pytest.approx(sd / math.sqrt(10))
-    assert c.changed_samples == ["0"]
-    assert c.ci[0] == pytest.approx(0.1 - 1.959964 * c.se, rel=1e-5)
+    b["0"] = 1.0  # one sample moves from 0 to 1
+    c = paired(a, b, metric="f1")
+    diffs = [1.0] + [0.0] * 39
+    mean = 1 / 40
+    sd = math.sqrt(sum((x - mean) ** 2 for x in diffs) / 39)
+    assert c.delta == pytest.approx(1 / 40) and c.changed_samples == ["0"]
+    # the half-width is never less than the bound for 'no change seen' (z²/(n+z²)): here it is
+    z2 = 1.959964 ** 2
+    assert 1.959964 * sd / math.sqrt(40) < z2 / (40 + z2)
+    assert c.ci == pytest.approx((1 / 40 - z2 / (40 + z2), 1 / 40 + z2 / (40 + z2)), rel=1e-5)
     v, why = verdict(c, tolerance=0.05, claim_matches_evidence=True)
     assert v == "inconclusive" and "samples would be needed" in why
-    u = unpaired(0.5, 0.05, 0.8, 0.05, 100)
-    assert u.se == pytest.approx(math.sqrt(0.005)) and verdict(u, tolerance=0.05, claim_matches_evidence=None)[0] == "not-reproduced"
-    same = paired(a, a)
+    # two independent means of such scores: SE = sqrt(SE_a² + SE_b²)
+    u = unpaired(0.5, 0.05, 100, [0.8] * 50 + [0.7, 0.9] * 25, metric="f1")
+    se_b = math.sqrt(sum((x - 0.8) ** 2 for x in [0.7, 0.9] * 25) / 99) / 10
+    assert u.se == pytest.approx(math.sqrt(0.05 ** 2 + se_b ** 2))
+    assert verdict(u, tolerance=0.05, claim_matches_evidence=None)[0] == "not-reproduced"
+    same = paired({str(i): float(i % 2) for i in range(200)}, {str(i): float(i % 2) for i in range(200)},
+                  metric="accuracy")
     assert verdict(same, tolerance=0.05, claim_matches_evidence=True)[0] == "reproduced"
 
 
@@ -165,7 +177,8 @@ def test_a_non_utf8_result_file_is_one_line_for_every_reader(tmp_path, command):
 
 
 def test_html_draws_each_run_with_its_own_interval():
-    """The page's two bars are each run's own 95% interval (not the comparison's SE)."""
+    """The page's two bars are each run's own 95% interval (not the comparison's): Wilson's, so
+    inside [0, 1]; the claim's from its stderr's effective n (0.25/0.1² = 25 samples)."""
     import re
 
     from run_eval.runner.compare.html import reproduce_page
@@ -179,7 +192,9 @@ def test_html_draws_each_run_with_its_own_interval():
     outcome = compare_values(claims, None, None, rerun, tolerance=0.05)
     c = outcome.comparison
     assert (c.se_original, round(c.se_reproduced, 4)) == (0.1, 0.0166)
+    assert c.ci_original == pytest.approx((0.3175, 0.6825), abs=1e-4)  # Wilson, p = .5, n = 25
+    assert c.ci_reproduced == pytest.approx((0.0961, 0.1610), abs=1e-4)  # Wilson, 50 of 400
     bars = [(float(a), float(b)) for a, b in re.findall(r"<line x1=([\d.]+) y1=\d+ x2=([\d.]+) y2=\d+ stroke=steelblue",
                                                         reproduce_page([outcome]))]
-    widths = [b - a for a, b in bars]
-    assert widths == pytest.approx([400 * 2 * 1.96 * 0.1, 400 * 2 * 1.96 * c.se_reproduced], abs=0.2)
+    want = [60 + 400 * x for x in (*c.ci_original, *c.ci_reproduced)]
+    assert [x for bar in bars for x in bar] == pytest.approx(want, abs=0.06)

@@ -32,8 +32,9 @@ def leaderboard_command(benchmark: tuple[str, ...], task_id: str | None, all_mod
     """Rank only comparable scores of BENCHMARK (a Hub dataset id, or result files/folders).
 
     Entries are comparable when they agree in every field that `run-eval diff` says breaks a
-    comparison; each such group is ranked on its own, ties marked where the intervals say so.
-    Unsigned and invalid entries are listed apart, never ranked.
+    comparison; each such group is ranked on its own: rank = 1 + the entries significantly
+    better, with the range of ranks each could hold. Unsigned, invalid and unreadable entries
+    are listed apart, never ranked.
     """
     from run_eval.runner.publish.leaderboard import LeaderboardError, build, closed_rows, from_files, from_hub
     from run_eval.runner.publish.published import HubResultsError
@@ -47,7 +48,8 @@ def leaderboard_command(benchmark: tuple[str, ...], task_id: str | None, all_mod
         try:
             rows = from_hub(name, task_id=task_id, all_models=all_models, trust=trust, workers=workers,
                             progress=_progress() if sys.stderr.isatty() else None)
-            closed = closed_rows([r.model for r in rows], benchmark=name, task_id=task_id, trust=trust,
+            readable = [r.model for r in rows if r.status != "unreadable"]
+            closed = closed_rows(readable, benchmark=name, task_id=task_id, trust=trust,
                                  workers=workers) if include_closed else []
         except (LeaderboardError, HubResultsError) as ex:
             fail(ex.lines, EXIT_FAILED)
@@ -83,18 +85,19 @@ def print_board(board: Any, problems: list[str]) -> None:
     for i, g in enumerate(board.groups):
         title = f"group {i + 1}" + (" (largest)" if i == 0 else ": differs in " + ", ".join(
             f"{k} {_v(a)} vs {_v(b)}" for k, (a, b) in g.differs_from_largest.items()))
-        rows = [(str(r.rank), r.row.model, _v(r.row.value), _ci(r.ci95), ", ".join(r.tied_with), r.row.status,
+        rows = [(str(r.rank), _range(r.rank_range), r.row.model, _v(r.row.value), _ci(r.ci95), r.row.status,
                  f"PR #{r.row.pull_request}" if r.row.pull_request else "") for r in g.entries]
         if not as_table():
             click.echo(f"# {title}")
-        print_rows(("rank", "model", "value", "95% CI", "tied with", "status", "from"), rows, title=title,
+        print_rows(("rank", "could rank", "model", "value", "95% CI", "status", "from"), rows, title=title,
                    status_column=5)
     if board.unranked:
         if not as_table():
             click.echo("# not ranked")
         print_rows(("model", "value", "status", "why"),
                    [(r.model, _v(r.value), r.status, "no token" if r.status == "unsigned" else r.reason or "")
-                    for r in board.unranked], title="not ranked (method unknown or token invalid)", status_column=2)
+                    for r in board.unranked], title="not ranked (method unknown, token invalid, or file unreadable)",
+                   status_column=2)
     if board.closed:
         if not as_table():
             click.echo("# closed pull requests")
@@ -116,6 +119,11 @@ def _v(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4f}"
     return "-" if value is None else json.dumps(value, default=str) if not isinstance(value, str) else value
+
+
+def _range(ranks: list[int]) -> str:
+    best, worst = ranks
+    return str(best) if best == worst else f"{best}-{worst}"
 
 
 def _ci(ci: list[float] | None) -> str:

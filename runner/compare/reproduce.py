@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from run_eval.runner.compare.stats import Comparison, derived_stderr, mean_and_stderr, paired, unpaired, verdict
+from run_eval.runner.compare.stats import Comparison, derived_stderr, paired, unpaired, verdict
 from run_eval.runner.errors import LinesError
 from run_eval.runner.models.environment import ANSWER_CHANGING
-from run_eval.runner.models.judge import judge_identity
+from run_eval.runner.models.judge import answered_by, judge_identity
 from run_eval.runner.models.reference import ModelError, render_model_arg, resolve_model
 from run_eval.runner.run.options import RunOptions
 from run_eval.signing.claims import Claims
@@ -66,6 +66,9 @@ class Outcome:
             "se_original": c.se_original if c else None, "se_reproduced": c.se_reproduced if c else None,
             "delta": c.delta if c else None, "se": c.se if c else None, "z": c.z if c else None,
             "ci95": list(c.ci) if c else None, "p_value": c.p_value if c else None, "n": c.n if c else None,
+            "method": c.method if c else None,
+            "ci95_original": list(c.ci_original) if c and c.ci_original else None,
+            "ci95_reproduced": list(c.ci_reproduced) if c and c.ci_reproduced else None,
             "changed_samples": c.changed_samples if c else [],
             "claim_matches_evidence": self.claim_matches_evidence,
             "warnings": self.warnings, "reproduced_log": self.reproduced_log, "judge_differs": self.judge_differs,
@@ -230,16 +233,19 @@ def reproduce_entry(t: Target, *, model_path: str | None, bench_path: str | None
     outcome = compare_logs(c, orig, log, tolerance=tolerance)
     record = (log.eval.metadata or {}).get("run_eval") or {}
     outcome.warnings[:0] = environment_differences(c, record)
-    before = judge_identity(c.run.judge.model_dump() if c.run.judge is not None else None)
-    after = judge_identity(record.get("judge"))
-    if before != after:
+    before = judge_identity(c.run.judge)
+    after = judge_identity(answered_by(record.get("judge"), log))
+    if before != after:  # a re-run graded by another judge does not reproduce the claim, whatever its value
         outcome.judge_differs = True
         outcome.why = (f"the judge differs (the token's: {', '.join(before) or 'none'}; the re-run's: "
-                       f"{', '.join(after) or 'none'}), so the method differs: {outcome.why}")
+                       f"{', '.join(after) or 'none'}), so the method differs; graded so, the re-run is "
+                       f"{outcome.verdict}: {outcome.why}")
+        outcome.verdict = METHOD_DIFFERS
     return outcome
 
 
 JUDGE_HINT = "; pass --judge MODEL to re-run with another judge (the verdict then says the judge differs)"
+METHOD_DIFFERS = "method-differs"  # the verdict on a re-run graded by another judge than the token's
 
 
 def recorded_judges(c: Claims) -> tuple[str, ...]:
@@ -289,16 +295,15 @@ def compare_values(c: Claims, original: dict[str, float] | None, original_value:
     if not reproduced:
         raise ReproduceError(f"task {task_id!r}: the re-run scored no sample")
     if original:
-        comp = paired(original, reproduced)
+        comp = paired(original, reproduced, metric=m.name)
     else:
-        new_value, new_se = mean_and_stderr(list(reproduced.values()))
         claimed_se = m.stderr if m.stderr is not None else derived_stderr(m.name, m.value, m.samples)
-        if claimed_se is None:
+        comp = unpaired(m.value, claimed_se, m.samples, list(reproduced.values()), metric=m.name)
+        if comp is None:
             return Outcome(task_id, "inconclusive",
                            f"the claim has no stderr, and its metric ({m.name}) does not allow deriving one from its "
                            "value and n; without the original log (--log) the difference cannot be judged",
                            None, matches, m.value, original_value)
-        comp = unpaired(m.value, claimed_se, new_value, new_se, m.samples or len(reproduced))
     v, why = verdict(comp, tolerance=tolerance, claim_matches_evidence=matches)
     if matches is False:
         why = f"{why}: it claims {m.value!r}, its log's samples give {original_value!r}"
@@ -337,9 +342,11 @@ def recorded_options(c: Claims, task_id: str, sample_ids: list | None, judges: t
     """The run options a token's claims record: the same seed, generation settings, epochs,
     limit, model args (each written so that it reads back as the same value) and backend. A
     pinned Hub snapshot's path is not a model arg to pass again (the model is named at its
-    commit instead)."""
+    commit instead). A result that left failed samples out (``metric.subset.errored``: an
+    error, or a judge's answer its scorer could not read) is re-run allowing as many."""
     run = c.run
     assert run is not None
+    errored = (c.metric.subset or {}).get("errored")
     gen = run.generate_config
     args = {k: v for k, v in run.model_args.items() if not (k == "model_path" and str(v).startswith("hf-snapshot:"))}
     return RunOptions(
@@ -350,6 +357,7 @@ def recorded_options(c: Claims, task_id: str, sample_ids: list | None, judges: t
         backend=recorded_backend(c), sample_ids=tuple(str(i) for i in sample_ids or ()),
         no_lint=run.lint is not None and not run.lint.enforced,
         lint_ignore=tuple(run.lint.ignored) if run.lint is not None else (), judges=judges,
+        allow_errors=float(errored) if errored else None,
     )
 
 

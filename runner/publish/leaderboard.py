@@ -7,26 +7,38 @@ put in a **comparability group**: entries are comparable when they agree in ever
 that `diff` says breaks a comparison (runner/compare/diff.py: dataset revision, task,
 config and split, spec fingerprint, solvers, scorers, field_spec, generation settings,
 decoding, epochs and reducer, limit, metric, samples and subset). Each group is ranked on
-its own; unsigned and invalid entries (method unknown or not believable) are listed apart,
-never ranked.
+its own; unsigned and invalid entries (method unknown or not believable) and Hub rows whose
+repo or file cannot be read (`unreadable`: gated, private, deleted) are listed apart, never
+ranked.
 
-Within a group, each value has a 95% interval from its signed stderr (derived from value
-and n for accuracy when absent); adjacent entries are **tied** unless an unpaired z-test of
-their difference is significant at 5% after Holm-Bonferroni correction over the group's
-adjacent comparisons. Ties share a rank (the best position of the tied block).
+Within a group, each value has a 95% interval (stats.score_interval: Wilson for a mean of
+0/1 scores, from n or the smaller effective n its signed stderr implies, so it stays in
+[0, 1]; value ± z·stderr otherwise; none where the stderr is unknown or 0, and such an entry
+is never separated from another). **Ranks** are read from the same intervals made
+simultaneous: each at level 1 − 0.05/n for a group of n (Bonferroni over the n intervals, so
+that all of them hold at once with 95% confidence). An entry is significantly better than
+another when its lower end is above the other's upper end; an entry's rank is 1 + the number
+of entries significantly better than it (as LMSYS's Chatbot Arena ranks), and `rank_range`
+[best, worst] = [1 + #better, n − #worse] is a simultaneous 95% confidence set for the ranks
+(Klein, Wright & Wieczorek, "A joint confidence region for an overall ranking of
+populations", J. R. Stat. Soc. C, 2020). Counting uses two sorted lists and bisection:
+O(n log n), and the output grows linearly with n. Equal values share a rank, and a better value never gets a
+worse rank: where different widths would say otherwise, the better value takes the smaller
+best (and the worse value the larger worst), which only widens what is claimed.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from bisect import bisect_left, bisect_right
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
 from run_eval.runner.compare.diff import FIELDS, get
-from run_eval.runner.compare.stats import derived_stderr, z_crit
+from run_eval.runner.compare.stats import LEVEL, score_interval
 from run_eval.runner.errors import LinesError
 from run_eval.signing.claims import Claims
 from run_eval.signing.results import RESULTS_DIR, ResultFileError
@@ -35,6 +47,7 @@ from run_eval.signing.verify import decide, find_result_files, load_entries
 
 ALPHA = 0.05
 RANKED = ("verified", "signed", "self-signed")
+UNREADABLE = "unreadable"  # a Hub row whose repo or file could not be read (gated, private, deleted)
 METHOD_FIELDS = [(label, path) for label, path, breaks in FIELDS if breaks]
 
 
@@ -57,12 +70,12 @@ class Row:
     source: str = ""  # where it was read: repo@commit/path, or a local file
     closed: dict[str, Any] | None = None  # {num, author, closed_at} for an entry of a closed PR
 
-    @property
-    def stderr(self) -> float | None:
+    def interval(self, level: float = LEVEL) -> tuple[float, float] | None:
+        """The value's interval at ``level`` (stats.score_interval); None where its uncertainty is unknown."""
         if self.claims is None:
             return None
         m = self.claims.metric
-        return m.stderr if m.stderr is not None else derived_stderr(m.name, m.value, m.samples)
+        return score_interval(m.name, float(m.value), m.stderr, m.samples, level)
 
 
 def method_of(c: Claims) -> dict[str, Any]:
@@ -74,8 +87,9 @@ def method_of(c: Claims) -> dict[str, Any]:
 class Ranked:
     row: Row
     ci95: list[float] | None
-    rank: int
-    tied_with: list[str]
+    rank: int  # 1 + the entries significantly better than this one
+    rank_range: list[int]  # [best, worst]: the ranks it could hold (simultaneous 95%)
+    rank_ci: list[float] | None = None  # the simultaneous interval the ranks are read from
 
 
 @dataclass
@@ -98,8 +112,9 @@ class Board:
         return {
             "benchmark": self.benchmark, "task_id": self.task_id,
             "groups": [{"method": g.method, "differs_from_largest": g.differs_from_largest,
+                        "rank_level": rank_level(len(g.entries)),
                         "entries": [{"model": r.row.model, "value": r.row.value, "ci95": r.ci95, "rank": r.rank,
-                                     "tied_with": r.tied_with, "status": r.row.status,
+                                     "rank_range": r.rank_range, "rank_ci": r.rank_ci, "status": r.row.status,
                                      "pull_request": r.row.pull_request, "source": r.row.source}
                                     for r in g.entries]} for g in self.groups],
             "unranked": [{"model": r.model, "value": r.value, "status": r.status, "why": _why_unranked(r),
@@ -113,6 +128,8 @@ class Board:
 def _why_unranked(r: Row) -> str:
     if r.status == "unsigned":
         return "no verifyToken: the method that produced it is unknown"
+    if r.status == UNREADABLE:
+        return f"the result file could not be read: {r.reason}"
     return f"invalid token: {r.reason}"
 
 
@@ -140,52 +157,60 @@ def build(rows: list[Row], closed: list[Row], *, benchmark: str, task_id: str | 
     return Board(benchmark, task_id, groups, unranked, closed, hub_mixed_pairs(rows, groups))
 
 
+def rank_level(n: int) -> float:
+    """The level of each of a group's n simultaneous intervals (Bonferroni: 1 − ALPHA/n).
+
+    >>> rank_level(1), round(rank_level(3), 4)
+    (0.95, 0.9833)
+    """
+    return 1 - ALPHA / max(n, 1)
+
+
 def rank(rows: list[Row]) -> list[Ranked]:
-    """Best first, each with its 95% interval; adjacent entries tied unless their difference is
-    significant (unpaired z-test, Holm-Bonferroni over the adjacent comparisons)."""
+    """Best first, each with its 95% interval, its rank and the range of ranks it could hold
+    (rank_ranges on the group's simultaneous intervals)."""
     rows = sorted(rows, key=lambda r: (-float(r.value), r.model))
-    zc = z_crit()
-    p_values = [_p_value(a, b) for a, b in zip(rows, rows[1:])]
-    separated = holm(p_values)
-    out: list[Ranked] = []
-    block_start = 0
-    for i, r in enumerate(rows):
-        if i > 0 and separated[i - 1]:
-            block_start = i
-        se = r.stderr
-        ci = None if se is None else [float(r.value) - zc * se, float(r.value) + zc * se]
-        out.append(Ranked(r, ci, block_start + 1, []))
-    for i, ranked in enumerate(out):
-        ranked.tied_with = [o.row.model for o in out if o.rank == ranked.rank and o is not ranked]
+    wide = [r.interval(rank_level(len(rows))) for r in rows]
+    out = []
+    for r, w, (best, worst) in zip(rows, wide, rank_ranges([float(r.value) for r in rows], wide)):
+        ci = r.interval()
+        out.append(Ranked(r, None if ci is None else list(ci), best, [best, worst], None if w is None else list(w)))
     return out
 
 
-def _p_value(a: Row, b: Row) -> float:
-    """Two-sided p of the difference of two independent means; 1 when a stderr is unknown."""
-    sa, sb = a.stderr, b.stderr
-    if sa is None or sb is None:
-        return 1.0
-    se = math.sqrt(sa ** 2 + sb ** 2)
-    diff = float(a.value) - float(b.value)
-    if se == 0:
-        return 0.0 if diff else 1.0
-    return math.erfc(abs(diff / se) / math.sqrt(2))
+def rank_ranges(values: list[float], intervals: list[tuple[float, float] | None]) -> list[tuple[int, int]]:
+    """[best, worst] rank of each value (sorted best first), from simultaneous intervals (None:
+    unknown, never separated): best = 1 + #{j: low_j > high_i}, worst = n − #{j: high_j < low_i},
+    counted by bisection in sorted ends; then equal values share, and a better value never gets
+    a worse best or worst (only widening).
 
+    The issue's example (.80, .75, .70, stderr .02, 3 simultaneous intervals at z = 2.394):
+    .80 and .70 differ, .75 differs from neither.
 
-def holm(p_values: list[float], alpha: float = ALPHA) -> list[bool]:
-    """Holm-Bonferroni: which of the hypotheses (here: adjacent equal) are rejected at ``alpha``.
-
-    >>> holm([0.001, 0.2, 0.02])
-    [True, False, True]
+    >>> h = 2.394 * 0.02
+    >>> rank_ranges([.80, .75, .70], [(v - h, v + h) for v in (.80, .75, .70)])
+    [(1, 2), (1, 3), (2, 3)]
+    >>> # an unknown interval (None) is never separated, and an equal value shares its rank
+    >>> rank_ranges([.9, .5, .5, .1], [(.8, 1.), (.4, .6), None, (0., .2)])
+    [(1, 2), (1, 4), (1, 4), (3, 4)]
     """
-    order = sorted(range(len(p_values)), key=lambda i: p_values[i])
-    rejected = [False] * len(p_values)
-    m = len(p_values)
-    for k, i in enumerate(order):
-        if p_values[i] > alpha / (m - k):
-            break
-        rejected[i] = True
-    return rejected
+    n = len(values)
+    lows = [w[0] if w else -math.inf for w in intervals]
+    highs = [w[1] if w else math.inf for w in intervals]
+    sorted_lows, sorted_highs = sorted(lows), sorted(highs)
+    best = [1 + n - bisect_right(sorted_lows, h) for h in highs]
+    worst = [n - bisect_left(sorted_highs, lo) for lo in lows]
+    starts = [i for i in range(n) if i == 0 or values[i] != values[i - 1]]
+    spans = list(zip(starts, starts[1:] + [n]))
+    running = n
+    for a, b in reversed(spans):
+        running = min([running] + best[a:b])
+        best[a:b] = [running] * (b - a)
+    running = 1
+    for a, b in spans:
+        running = max([running] + worst[a:b])
+        worst[a:b] = [running] * (b - a)
+    return list(zip(best, worst))
 
 
 def hub_mixed_pairs(rows: list[Row], groups: list[Group]) -> list[dict[str, Any]]:
@@ -245,36 +270,66 @@ def from_hub(benchmark: str, *, task_id: str | None, all_models: bool, trust: Tr
              workers: int = 8, progress: Callable[[int, int], None] | None = None) -> list[Row]:
     """Rows for every model of the Hub's leaderboard of ``benchmark``: the result file each
     names, read from `main` or its PR's ref at the commit read then, in parallel (a bounded
-    pool, through the HF cache)."""
+    pool, through the HF cache).
+
+    The Hub shows one row per entry, each naming the whole file: each (model, file, ref) is
+    read once and each of its entries listed once, with the Hub's rank of the row that shows
+    its value. A repo or file that cannot be read (gated, private, deleted) is one row of
+    status `unreadable` with the Hub's one-line reason; the board goes on without it."""
     from huggingface_hub import HfApi
+
+    from run_eval.tasks.hub import hub_error
 
     api = HfApi()
     board = api.get_dataset_leaderboard(benchmark, base_model_only=False if all_models else None)
+    files: dict[tuple[str, int | None, str], list[Any]] = {}
+    for entry in board:
+        path = entry.filename if entry.filename.startswith(f"{RESULTS_DIR}/") else f"{RESULTS_DIR}/{entry.filename}"
+        files.setdefault((entry.model_id, entry.pull_request, path), []).append(entry)
     done = [0]
 
-    def one(entry: Any) -> list[Row]:
-        pr = entry.pull_request
+    def one(key: tuple[str, int | None, str]) -> list[Row]:
+        model_id, pr, path = key
+        shown = sorted(files[key], key=lambda e: e.rank)
         revision = f"refs/pr/{pr}" if pr else "main"
-        path = entry.filename if entry.filename.startswith(f"{RESULTS_DIR}/") else f"{RESULTS_DIR}/{entry.filename}"
         try:
-            sha = api.model_info(entry.model_id, revision=revision).sha
-            raws = _read(api, entry.model_id, path, sha)
-            out = [_row(raw, trust, model_id=entry.model_id, fallback_model=entry.model_id, pull_request=pr,
-                        hub_rank=entry.rank, source=f"{entry.model_id}@{sha}/{path}")
+            sha = api.model_info(model_id, revision=revision).sha
+            raws = _read(api, model_id, path, sha)
+            out = [_row(raw, trust, model_id=model_id, fallback_model=model_id, pull_request=pr,
+                        source=f"{model_id}@{sha}/{path}")
                    for raw in raws if _matches(raw, benchmark, task_id)]
             if not out:
-                out = [Row(entry.model_id, entry.value, "invalid", f"{path}@{revision} has no entry for {benchmark}"
-                           + (f" task {task_id!r}" if task_id else ""), pull_request=pr, hub_rank=entry.rank,
-                           source=f"{entry.model_id}@{sha}/{path}")]
+                out = [Row(model_id, shown[0].value, "invalid", f"{path}@{revision} has no entry for {benchmark}"
+                           + (f" task {task_id!r}" if task_id else ""), pull_request=pr,
+                           source=f"{model_id}@{sha}/{path}")]
         except (ResultFileError, LinesError) as ex:
-            out = [Row(entry.model_id, entry.value, "invalid", str(ex), pull_request=pr, hub_rank=entry.rank)]
+            out = [Row(model_id, shown[0].value, "invalid", str(ex), pull_request=pr)]
+        except Exception as ex:  # a Hub error about this one repo: list it apart, finish the board
+            why = hub_error(ex, f"model {model_id}", model_id, "model")
+            if why is None:
+                raise
+            out = [Row(model_id, shown[0].value, UNREADABLE, why, pull_request=pr)]
         done[0] += 1
         if progress is not None:
-            progress(done[0], len(board))
-        return out
+            progress(done[0], len(files))
+        return _with_hub_ranks(out, shown)
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return [r for rows in pool.map(one, board) for r in rows]
+        return [r for rows in pool.map(one, list(files)) for r in rows]
+
+
+def _with_hub_ranks(rows: list[Row], shown: list[Any]) -> list[Row]:
+    """Each row with the Hub's rank of the row that shows its value (the first such row not
+    yet taken), else of the first row left: the Hub's rows carry a value, not an entry."""
+    left = list(shown)
+    out = []
+    for r in rows:
+        match = next((e for e in left if isinstance(r.value, (int, float)) and math.isclose(
+            float(e.value), float(r.value), rel_tol=0.0, abs_tol=1e-12)), left[0] if left else None)
+        if match is not None:
+            left.remove(match)
+        out.append(replace(r, hub_rank=match.rank if match is not None else shown[0].rank))
+    return out
 
 
 def _read(api: Any, repo_id: str, path: str, revision: str) -> list[Any]:

@@ -1,6 +1,7 @@
 """The page of `run-eval leaderboard --html FILE`: self-contained (no network asset), a table per
-comparability group with each value's 95% interval as a bar, status badges (verified, signed,
-self-signed, unsigned, invalid, community PR, closed PR), and the method differences."""
+comparability group with each entry's rank, the ranks it could hold, and its value's 95% interval
+as a bar, status badges (verified, signed, self-signed, unsigned, invalid, unreadable, community PR,
+closed PR), and the method differences."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import json
 from typing import Any
 
 BADGE = {"verified": "#1a7f37", "signed": "#1a7f37", "self-signed": "#9a6700", "unsigned": "#6e7781",
-         "invalid": "#cf222e", "community PR": "#0969da", "closed PR": "#8250df"}
+         "invalid": "#cf222e", "unreadable": "#6e7781", "community PR": "#0969da", "closed PR": "#8250df"}
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em; color: #1f2328; }
@@ -60,8 +61,10 @@ def page(board: Any) -> str:
            f"<title>run-eval leaderboard: {html.escape(board.benchmark)}</title><style>{STYLE}</style></head><body>",
            f"<h1>{html.escape(board.benchmark)}" + (f" / {html.escape(board.task_id)}" if board.task_id else "")
            + "</h1>",
-           "<p>Entries are ranked only against entries produced by the same method; ties are marked where the "
-           "95% intervals say so (Holm-corrected z-tests).</p>"]
+           "<p>Entries are ranked only against entries produced by the same method. An entry's rank is 1 + the "
+           "number of entries significantly better than it, and <i>could rank</i> the ranks it could hold, from "
+           "the group's simultaneous intervals (each at level 1 &minus; 0.05/n); the bars are each value's own 95% "
+           "interval.</p>"]
     for i, g in enumerate(board.groups):
         n = len(g.entries)
         out.append(f"<h2>Group {i + 1}" + (" (largest)" if i == 0 else "") + f": {n} entr{'y' if n == 1 else 'ies'}</h2>")
@@ -69,13 +72,16 @@ def page(board: Any) -> str:
             out.append("<p class=differs>Differs from the largest group in: " + "; ".join(
                 f"<b>{html.escape(k)}</b> {_esc(a)} vs {_esc(b)}" for k, (a, b) in g.differs_from_largest.items())
                 + "</p>")
-        out.append("<table><tr><th>rank</th><th>model</th><th>value</th><th>95% interval</th><th>tied with</th>"
+        out.append("<table><tr><th>rank</th><th>could rank</th><th>model</th><th>value</th><th>95% interval</th>"
                    "<th>status</th></tr>")
         for r in g.entries:
             tags = badge(r.row.status) + (badge("community PR") if r.row.pull_request else "")
-            out.append(f"<tr><td class=num>{r.rank}</td><td>{html.escape(r.row.model)}</td>"
+            best, worst = r.rank_range
+            out.append(f"<tr><td class=num>{r.rank}</td><td class=num>{best}" + (f"&ndash;{worst}" if worst != best
+                                                                                  else "")
+                       + f"</td><td>{html.escape(r.row.model)}</td>"
                        f"<td class=num>{_esc(r.row.value)}</td><td>{_bar(r.ci95, r.row.value, lo, hi)}</td>"
-                       f"<td>{html.escape(', '.join(r.tied_with))}</td><td>{tags}</td></tr>")
+                       f"<td>{tags}</td></tr>")
         out.append("</table>")
     if board.unranked:
         out.append("<h2>Not ranked</h2><table><tr><th>model</th><th>value</th><th>status</th><th>why</th></tr>")

@@ -227,8 +227,13 @@ def compare_cases(k: dict[str, SigningKey]) -> None:
         return {f"s{i:04d}": 1.0 if start <= i < start + ones else 0.0 for i in range(n)}
 
     same = scores(30, 60)
-    cmp("compare_paired_identical", value=0.5, stderr=0.065, n=60, original=same, rerun=same, verdict="reproduced",
-        why="lies within ±0.05", json_expect={"claimed": 0.5, "original_log": 0.5, "reproduced": 0.5})
+    # 100 identical samples: Tango's interval is ±z²/(n+z²) = ±0.037 (with 60 it is ±0.060: inconclusive)
+    cmp("compare_paired_identical", value=0.5, stderr=0.05025, n=100, original=scores(50, 100),
+        rerun=scores(50, 100), verdict="reproduced", why="lies within ±0.05",
+        json_expect={"claimed": 0.5, "original_log": 0.5, "reproduced": 0.5})
+    cmp("compare_paired_identical_few_is_not_certain", value=0.5, stderr=0.065, n=60, original=same, rerun=same,
+        verdict="inconclusive", why="samples would be needed to tell", json_expect={"ci95": [-0.0601719, 0.0601719]},
+        defect="60 identical samples were 'reproduced' with CI [0, 0]; they allow |Δ| up to 0.06")
     cmp("compare_claim_disagrees_with_its_log", value=0.8, stderr=0.05, n=60, original=same, rerun=same,
         verdict="not-reproduced", why="it claims 0.8, its log's samples give 0.5",
         json_expect={"claimed": 0.8, "original_log": 0.5, "reproduced": 0.5}, defect="the log's value was shown as "
@@ -246,7 +251,7 @@ def compare_cases(k: dict[str, SigningKey]) -> None:
         verdict="reproduced", why="lies within ±0.05", json_expect={"se_original": 0.0158193},
         defect="a missing stderr was taken as 0")
     cmp("compare_missing_stderr_small_n_is_not_zero", value=0.5, stderr=None, n=40, original=None,
-        rerun=scores(20, 40), verdict="inconclusive", why="samples would be needed to tell")
+        rerun=scores(20, 40), verdict="inconclusive", why="the claim's own interval is too wide")
     cmp("compare_missing_stderr_underivable", value=0.5, stderr=None, n=100, original=None,
         rerun={f"s{i}": 0.5 for i in range(100)}, metric="f1", verdict="inconclusive",
         why="does not allow deriving one")
