@@ -165,6 +165,30 @@ def test_bad_input_is_one_line(args, needle, tmp_path):
     assert_clean_error(proc, needle)
 
 
+def test_a_folder_written_by_inspects_eval_set_is_audited_by_its_logs_only(tmp_path):
+    """eval_set writes logs.json and eval-set.json beside its logs: they are not logs (Inspect's
+    own listing skips them), and one named on its own is a one-line error."""
+    import testmodels  # noqa: F401  (registers the instant flaky/ provider in this process)
+    from inspect_ai import Task, eval_set
+    from inspect_ai.dataset import Sample
+    from inspect_ai.scorer import match
+    from inspect_ai.solver import generate
+
+    task = Task(dataset=[Sample(input=f"What is {a} + 2?", target=str(a + 2), id=a) for a in range(1, 5)],
+                solver=[generate()], scorer=match(numeric=True), name="sums")
+    ok, _ = eval_set(task, log_dir=str(tmp_path / "set"), model="flaky/model", log_format="json", display="none")
+    assert ok
+    names = sorted(p.name for p in (tmp_path / "set").iterdir())
+    assert {"logs.json", "eval-set.json"} <= set(names) and [n for n in names if "_sums_" in n and n.endswith(".json")]
+    report = audit_json("set", cwd=tmp_path)
+    assert report["distribution"]["sums"]["models"] == {"flaky/model": 1.0}
+    for name in ("logs.json", "eval-set.json"):
+        proc = run_inproc("audit", f"set/{name}", cwd=tmp_path)
+        assert proc.returncode == 2
+        assert_clean_error(proc, f"set/{name}: not a readable Inspect log (eval: field required)")
+        assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
 def test_a_log_from_inspect_itself_is_audited_from_its_plan(tmp_path, tiny_model):
     """No run-eval record in the log: the stop sequence is read from Inspect's plan."""
     from inspect_ai import Task, eval

@@ -176,8 +176,9 @@ def test_unreadable_existing_result_file_stops_before_the_run(tmp_path, example_
 
 
 def test_interrupt_leaves_no_result(tmp_path, example_copy, tiny_model):
-    """Ctrl-C at a terminal (SIGINT to the process group) partway through the run. Each
-    generation is slowed (tests/testmodels.py) so that the signal lands mid-run."""
+    """Ctrl-C at a terminal (SIGINT to the process group) partway through the run: the
+    signal is sent once 3 samples were generated, while every further generation waits
+    (tests/testmodels.py), so it lands mid-run however busy the machine is."""
     import sys
 
     from conftest import REPO
@@ -187,15 +188,21 @@ def test_interrupt_leaves_no_result(tmp_path, example_copy, tiny_model):
         [sys.executable, str(REPO / "tests" / "testmodels.py"), f"hf/{tiny_model}", str(example_copy),
          "--max-connections", "1"],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-        env={**os.environ, "RUN_EVAL_TEST_DELAY": "0.2", "RUN_EVAL_TEST_CALLS": str(calls)},
+        env={**os.environ, "RUN_EVAL_TEST_HOLD_AFTER": "3", "RUN_EVAL_TEST_CALLS": str(calls)},
     )
-    deadline = time.time() + 120
-    while time.time() < deadline and proc.poll() is None and \
-            (not calls.exists() or len(calls.read_text().splitlines()) < 3):
-        time.sleep(0.1)
-    assert proc.poll() is None, "the run ended before it could be interrupted"
-    os.killpg(proc.pid, signal.SIGINT)
-    out, err = proc.communicate(timeout=120)
+    try:
+        deadline = time.time() + 300  # a bound on a stuck run, not a wait for the signal's moment
+        while time.time() < deadline and proc.poll() is None and \
+                (not calls.exists() or len(calls.read_text().splitlines()) < 3):
+            time.sleep(0.1)
+        assert proc.poll() is None, proc.communicate()
+        assert len(calls.read_text().splitlines()) == 3  # mid-run: 3 samples generated, the next ones held
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:  # a held run never ends by itself
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
     assert proc.returncode == 130, out + err
     assert "interrupted before every task finished; no result file was written" in err
     assert "Traceback" not in out + err

@@ -145,6 +145,10 @@ def test_parity_with_inspects_own_loader_on_the_tiny_model(hub, tmp_path, tiny_m
 # --- push ---------------------------------------------------------------------------
 
 
+def without_source(entry: dict) -> dict:
+    return {k: v for k, v in entry.items() if k != "source"}
+
+
 def test_push_opens_a_pr_and_keeps_other_entries(hub, hub_run, tmp_path):
     existing = [{"dataset": {"id": "other/bench", "task_id": "x"}, "value": 0.1, "notes": "kept as is"}]
     hub.commit("org/tiny", "model", {".eval_results/bench.yaml": yaml.safe_dump(existing).encode()})
@@ -155,7 +159,7 @@ def test_push_opens_a_pr_and_keeps_other_entries(hub, hub_run, tmp_path):
     (pr,) = hub.pull_requests("org/tiny")
     pushed = yaml.safe_load(hub.files_at("org/tiny", "model", pr["ref"])[".eval_results/bench.yaml"])
     assert pushed[0] == existing[0]
-    assert pushed[1] == results(hub_run)[0]
+    assert pushed[1] == without_source(results(hub_run)[0])  # the log is a local file: no source.url
     assert hub.files_at("org/tiny", "model", "main") == main_before
     # what landed verifies, bound to the model repo
     (tmp_path / "pulled" / ".eval_results").mkdir(parents=True)
@@ -174,7 +178,8 @@ def test_push_no_pr_commits_to_main(hub, hub_run, tmp_path):
     proc = run(hub, "push", "org/tiny", str(hub_run), "--no-pr", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert hub.pull_requests("org/tiny") == []
-    assert yaml.safe_load(hub.files_at("org/tiny", "model", "main")[".eval_results/bench.yaml"]) == results(hub_run)
+    assert yaml.safe_load(hub.files_at("org/tiny", "model", "main")[".eval_results/bench.yaml"]) == \
+        [without_source(e) for e in results(hub_run)]
 
 
 def test_push_refuses_before_writing(hub, hub_run, tmp_path):
@@ -210,6 +215,42 @@ def test_push_auth_errors_are_one_line(hub, hub_run, tmp_path):
     proc = run(hub, "push", "org/nope", str(hub_run), cwd=tmp_path)
     assert_clean_error(proc)
     assert writes(hub) == []
+
+
+def test_push_publishes_no_local_path(hub, hub_run, tmp_path):
+    """Without --log-repo an entry's log is a path on this machine (a dead link for anyone
+    else, naming the user): it is pushed without source, in one line on stderr, and still
+    verifies. Nothing in the pushed bytes or in the token's claims names a local path."""
+    import getpass
+
+    from run_eval.signing.token import check_signature
+    from run_eval.signing.trust import TrustStore
+    from run_eval.signing.verify import decide
+
+    (entry,) = results(hub_run)
+    log = Path(entry["source"]["url"])
+    assert log.is_absolute() and log.is_file()
+    alice = tmp_path / ".eval_results" / "alice.yaml"  # as run on another machine
+    alice.write_text(yaml.safe_dump([{**entry, "source": {"url": "/home/alice/evals/logs/run.eval",
+                                                          "name": "Inspect log"}}], sort_keys=False))
+    proc = run(hub, "push", "org/tiny", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (pr,) = hub.pull_requests("org/tiny")
+    files = hub.files_at("org/tiny", "model", pr["ref"])
+    pushed = [files[f".eval_results/{name}.yaml"] for name in ("bench", "alice")]
+    entries = [e for blob in pushed for e in yaml.safe_load(blob)]
+    # the bytes as pushed, and the token's claims decoded (its payload is base64 in the file)
+    text = b"".join(pushed).decode() + "".join(json.dumps(check_signature(e["verifyToken"]).payload)
+                                               for e in entries)
+    for needle in (str(log), str(log.parent.parent), str(tmp_path), f"pytest-of-{getpass.getuser()}",
+                   "/home/alice", "alice/"):
+        assert needle not in text, needle
+    assert len(entries) == 2
+    for e in entries:
+        assert "source" not in e and decide(e, TrustStore(), model_id="org/tiny").status == "self-signed"
+    (line,) = proc.stderr.strip().splitlines()
+    assert "2 entries pushed without source.url" in line and "--log-repo" in line
+    assert results(hub_run)[0]["source"]["url"] == str(log)  # the local file keeps its own link
 
 
 def test_push_with_log_repo_keeps_the_token_valid(hub, hub_run, tmp_path):

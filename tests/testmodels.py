@@ -4,9 +4,11 @@
 - ``flaky/NAME``: an instant Inspect provider that answers the example's sums correctly;
   with ``-M fail_on=TEXT`` it fails on every prompt containing TEXT (a provider error on
   some samples);
-- every model's ``generate`` slowed by ``RUN_EVAL_TEST_DELAY`` seconds (after the answer
-  is computed, so answers do not change), with one line appended per call to the file
-  ``RUN_EVAL_TEST_CALLS``: a test can stop a run partway and count what was generated.
+- one line appended to the file ``RUN_EVAL_TEST_CALLS`` per finished ``generate`` of any
+  model: a test can count what was generated;
+- with ``RUN_EVAL_TEST_HOLD_AFTER=N``, every ``generate`` after the first N waits until
+  the run is stopped: a test waits for the N-th line of the calls file (an event, not a
+  time) and signals a run that cannot have finished meanwhile, however busy the machine.
 """
 
 from __future__ import annotations
@@ -42,24 +44,29 @@ def flaky() -> type[ModelAPI]:
     return Flaky
 
 
-def slow_down(delay: float, calls: Path | None) -> None:
+def count_and_hold(calls: Path | None, hold_after: int | None) -> None:
     original = Model.generate
+    started = 0
 
     async def generate(self: Model, *args: Any, **kwargs: Any) -> ModelOutput:
+        nonlocal started
+        started += 1
+        if hold_after is not None and started > hold_after:
+            await anyio.sleep_forever()  # until the run is cancelled (the signal under test)
         out = await original(self, *args, **kwargs)
         if calls is not None:
             with open(calls, "a", encoding="utf-8") as f:
                 f.write("generate\n")
-        await anyio.sleep(delay)
         return out
 
     Model.generate = generate  # type: ignore[method-assign]
 
 
 if __name__ == "__main__":
-    if os.environ.get("RUN_EVAL_TEST_DELAY") or os.environ.get("RUN_EVAL_TEST_CALLS"):
+    if os.environ.get("RUN_EVAL_TEST_CALLS") or os.environ.get("RUN_EVAL_TEST_HOLD_AFTER"):
         calls = os.environ.get("RUN_EVAL_TEST_CALLS")
-        slow_down(float(os.environ.get("RUN_EVAL_TEST_DELAY") or 0), Path(calls) if calls else None)
+        hold = os.environ.get("RUN_EVAL_TEST_HOLD_AFTER")
+        count_and_hold(Path(calls) if calls else None, int(hold) if hold else None)
     from run_eval.runner.cli.main import main
 
     main(sys.argv[1:])

@@ -1,5 +1,10 @@
 """The runs audit reads: Inspect logs given directly, found in folders, or named by result
-files' ``source.url``; each reduced to what the rules need, per sample."""
+files' ``source.url``; each reduced to what the rules need, per sample.
+
+A folder's logs are the files Inspect itself lists as logs (``list_eval_logs``: ``.eval``
+files, and ``.json`` files named as Inspect names its logs), so what ``eval_set`` writes
+beside them (``logs.json``, ``eval-set.json``) is not taken for a log.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import unquote, urlparse
 
-from run_eval.runner.errors import LinesError
+from run_eval.runner.errors import LinesError, one_line
 from run_eval.tasks.lint.checks import stop_sequences
 from run_eval.tasks.spec import SolverModel
 
@@ -67,8 +72,7 @@ def find_logs(args: list[str]) -> list[tuple[Path, bool]]:
     for arg in args:
         path = Path(arg)
         if path.is_dir():
-            logs = sorted(p for p in path.rglob("*") if p.suffix in LOG_SUFFIXES and p.is_file()
-                          and not p.name.startswith("."))
+            logs = folder_logs(path)
             if not logs:
                 raise AuditInputError(f"{arg}: no Inspect logs (*.eval, *.json) in this folder")
             found += [(p, False) for p in logs]
@@ -84,6 +88,16 @@ def find_logs(args: list[str]) -> list[tuple[Path, bool]]:
     for p, explicit in found:
         named[p.resolve()] = named.get(p.resolve(), False) or explicit
     return list(named.items())
+
+
+def folder_logs(folder: Path) -> list[Path]:
+    """The Inspect logs under ``folder``, as Inspect lists them, sorted by path; hidden
+    files left out."""
+    from inspect_ai.log import list_eval_logs
+
+    logs = [Path(unquote(urlparse(info.name).path)) if info.name.startswith("file:") else Path(info.name)
+            for info in list_eval_logs(str(folder), recursive=True)]
+    return sorted(p for p in logs if not p.name.startswith("."))
 
 
 def read_runs(args: list[str], skipped: Callable[[Path], None]) -> list[Run]:
@@ -112,7 +126,7 @@ def _logs_of_result_file(path: Path) -> list[Path]:
     except ResultFileError as ex:
         raise AuditInputError(str(ex)) from None
     except Exception as ex:  # huggingface_hub's parser: a file that is not a list of entries
-        raise AuditInputError(f"{path}: not a result file ({type(ex).__name__}: {ex})") from None
+        raise AuditInputError(f"{path}: not a result file ({type(ex).__name__}: {one_line(str(ex), 160)})") from None
     out = []
     for e in entries:
         url = e.source_url or ""
@@ -133,7 +147,7 @@ def read_run(path: Path) -> Run:
     try:
         log = read_eval_log(str(path))
     except Exception as ex:  # Inspect raises ValueError/KeyError/zip errors for a file that is not a log
-        raise AuditInputError(f"{path}: not a readable Inspect log ({type(ex).__name__}: {ex})") from None
+        raise AuditInputError(f"{path}: not a readable Inspect log ({_why(ex)})") from None
     if log.status != "success" or not log.samples:
         raise UnfinishedLog(f"{path}: the run did not finish ({log.status}); audit reads finished runs")
     record = (log.eval.metadata or {}).get("run_eval") or {}
@@ -167,6 +181,18 @@ def read_run(path: Path) -> Run:
                value=value, stderr=stderr,
                stop_seqs=tuple(dict.fromkeys(stop_sequences(solvers) + list(gen.get("stop_seqs") or []))),
                max_tokens=_max_tokens(solvers, gen), samples=tuple(samples))
+
+
+def _why(ex: Exception) -> str:
+    """Why Inspect could not read a log, in a few words: pydantic's report (a JSON file that
+    is not a log, such as eval_set's logs.json) is many lines; its first problem is enough."""
+    from pydantic import ValidationError
+
+    if isinstance(ex, ValidationError) and ex.errors():
+        first = ex.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "the log"
+        return f"{where}: {str(first.get('msg', '')).lower()}"
+    return f"{type(ex).__name__}: {one_line(str(ex), 160)}"
 
 
 def _target(target: Any) -> str:

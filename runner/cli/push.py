@@ -25,7 +25,8 @@ def push_command(model_repo: str, files: tuple[Path, ...], no_pr: bool, allow_su
     """Send signed result files to MODEL_REPO's .eval_results/ as one pull request.
 
     FILES default to .eval_results/*.yaml in the current folder. Every entry is checked
-    first; nothing is sent unless all may go.
+    first; nothing is sent unless all may go. An entry whose log is only a file here is
+    pushed without source.url (say --log-repo to publish the logs).
     """
     from run_eval.runner.publish.push import PushError, check_files, push
     from run_eval.tasks.hub import is_repo_id
@@ -39,6 +40,11 @@ def push_command(model_repo: str, files: tuple[Path, ...], no_pr: bool, allow_su
     except PushError as ex:
         fail(ex.lines, EXIT_FAILED)
     n = sum(len(f.entries) for f in plan.files)
+    if plan.unpublished:
+        k = len(plan.unpublished)
+        click.echo(f"run-eval: {k} entr{'y' if k == 1 else 'ies'} pushed without source.url: the Inspect log is a "
+                   f"file on this machine ({plan.unpublished[0]}) that no one else can open; pass --log-repo "
+                   "ORG/NAME to publish the logs with the results", err=True)
     if getattr(info, "pr_url", None):
         click.echo(f"opened pull request {info.pr_url} with {n} entries in {len(plan.files)} file(s)")
     else:

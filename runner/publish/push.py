@@ -4,6 +4,11 @@ Push checks everything locally first and contacts the Hub for writing only when 
 entry may go: valid token, bound to MODEL_REPO, not a subset (unless allowed), signed
 (unless allowed). One commit holds every file, opened as a pull request unless
 ``--no-pr``; entries already in the repo's file for other tasks are kept untouched.
+
+Only links others can open are published: an entry's ``source.url`` is a path on the
+evaluator's machine until ``--log-repo`` uploads the log and points it there; a path is a
+dead link for everyone else and shows the evaluator's user name, so the entry goes without
+``source`` (outside the token's hash: the token stays valid) and the command says so.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from run_eval.runner.errors import LinesError
 from run_eval.runner.publish.published import remote_entries
@@ -39,6 +45,36 @@ class PushPlan:
     repo_id: str
     files: list[LocalFile]
     verdicts: list[Verdict] = field(default_factory=list)
+    unpublished: list[str] = field(default_factory=list)  # local logs left out of source.url
+
+
+def public_url(url: Any) -> bool:
+    """Whether others can open ``url``: an http(s) URL with a host. A path (or a file: URL)
+    names the evaluator's own disk.
+
+    >>> public_url("https://huggingface.co/datasets/org/logs/resolve/abc/x.eval")
+    True
+    >>> public_url("/home/alice/logs/x.eval"), public_url("file:///home/alice/x.eval"), public_url(None)
+    (False, False, False)
+    """
+    if not isinstance(url, str):
+        return False
+    parts = urlparse(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def drop_local_sources(plan: PushPlan) -> list[str]:
+    """Remove ``source`` from every entry whose ``source.url`` others cannot open (the
+    entries in memory only: the local files are not touched); return those URLs. The whole
+    ``source`` goes: huggingface_hub's format has no source name without a url."""
+    dropped = []
+    for f in plan.files:
+        for raw in f.entries:
+            source = raw.get("source")
+            if source is not None and not public_url(source.get("url") if isinstance(source, dict) else None):
+                dropped.append(str(source.get("url") if isinstance(source, dict) else source))
+                del raw["source"]
+    return dropped
 
 
 def check_files(repo_id: str, paths: list[Path], *, trust: TrustStore, allow_subset: bool,
@@ -128,6 +164,7 @@ def push(plan: PushPlan, *, create_pr: bool, log_repo: str | None = None) -> Any
         api.model_info(plan.repo_id)  # fails early and clearly on a wrong or unreadable repo
         if log_repo:
             upload_logs(plan, log_repo, api)
+        plan.unpublished = drop_local_sources(plan)
         ops = []
         for f in plan.files:
             merged = merge_raw(remote_entries(api, plan.repo_id, f.repo_path), f.entries)

@@ -6,8 +6,10 @@ results go to OUTPUT_DIR/<model>/.eval_results/ (one folder per model repo). A f
 cell is retried up to --retries times without stopping the others. A cell is skipped when
 its folder already holds, for every selected task, an entry with a valid token whose
 claims match what the cell would run now (model and dataset commits, spec fingerprint,
-seed, limit, epochs, generation settings, backend, model args): the same lock. Tokens are
-decided with the user's trust stores: a result signed by a revoked key is run again.
+seed, limit, epochs, generation settings, backend, model args, judges): the same lock. Tokens
+are decided with the user's trust stores: a result signed by a revoked key is run again.
+The judges a lock names are resolved once per sweep (a local judge's folder hashed, a Hub
+judge's branch asked for its commit), not once per graded task of every cell.
 """
 
 from __future__ import annotations
@@ -54,6 +56,36 @@ class Cell:
         return re.sub(r"[^\w.-]+", "_", name).strip("._") or "model"
 
 
+class JudgeIdentities:
+    """The ``expected_identity`` of the graded tasks of one sweep, each judge set resolved
+    once. What a task's judges resolve to depends on the task only through the judge names
+    (``--judge``, else the eval.yaml's), and on the model only when none is named (the model
+    grades); so those are the key. Thread-safe: cells read their lock from worker threads.
+    A resolution that failed is remembered too, so a broken judge is not asked again."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[Any, ...], list[str] | Exception] = {}
+        self._lock = threading.Lock()
+
+    def of(self, task: Any, judges: tuple[str, ...], model: Any) -> list[str]:
+        from run_eval.runner.models.judge import declared_judges, expected_identity, is_graded
+
+        if not is_graded(task):
+            return []
+        names = tuple(judges) or tuple(declared_judges(task))
+        key = (names, None if names else model.spec)
+        with self._lock:
+            if key not in self._seen:
+                try:
+                    self._seen[key] = expected_identity(task, judges, model)
+                except Exception as ex:
+                    self._seen[key] = ex
+            got = self._seen[key]
+        if isinstance(got, Exception):
+            raise got
+        return list(got)
+
+
 @dataclass
 class SweepOptions:
     options: RunOptions  # how every cell evaluates (forwarded to each `run-eval run`)
@@ -62,6 +94,7 @@ class SweepOptions:
     max_parallel: int = 1
     retries: int = 1
     trust: TrustStore = field(default_factory=TrustStore)  # the user's: a revoked key's result is redone
+    judges: JudgeIdentities = field(default_factory=JudgeIdentities, repr=False, compare=False)  # per sweep
 
     @property
     def run_args(self) -> list[str]:
@@ -85,7 +118,6 @@ def expected_lock(cell: Cell, opts: SweepOptions) -> Lock | None:
     """The cell's lock; None when it cannot be known here (an API model has no commit, or
     an input does not resolve): such a cell always runs."""
     from run_eval.runner.models.decoding import decoding_settings
-    from run_eval.runner.models.judge import expected_identity
     from run_eval.runner.models.reference import (
         HF_PROVIDERS,
         is_hub_model,
@@ -111,6 +143,7 @@ def expected_lock(cell: Cell, opts: SweepOptions) -> Lock | None:
             args = {**args, **({"model_path": None} if ref.provider in HF_PROVIDERS else {"revision": ref.revision})}
         d = decoding_settings(ref, seed=o.seed, temperature=o.temperature, max_tokens=o.max_tokens,
                               max_connections=o.max_connections, model_args=args, backend=o.backend)
+        judges = {t.task_id: opts.judges.of(t, o.judges, ref) for t in tasks}
     except Exception:
         return None
     return Lock(
@@ -120,7 +153,7 @@ def expected_lock(cell: Cell, opts: SweepOptions) -> Lock | None:
         tasks={t.task_id: (t.fingerprint(), o.epochs if o.epochs is not None else t.model.epochs) for t in tasks},
         run={"seed": o.seed, "limit": o.limit, "generate_config": d.generate_config, "backend": d.backend,
              "model_args": portable_model_args(ref, d.model_args)},
-        judges={t.task_id: expected_identity(t, o.judges, ref) for t in tasks},
+        judges=judges,
     )
 
 
