@@ -96,7 +96,9 @@ class LintClaim(_Section):
 
 class JudgeClaim(_Section):
     """Who graded a model-graded task: the judges used (model string, provider, revision or
-    digest, decoding), the ones the eval.yaml declares, and whether they differ."""
+    digest, decoding, and for a judge that is not pinned, such as an API alias, the models
+    that answered: ``answered_by``), the ones the eval.yaml declares, and whether they differ.
+    What makes two judges the same is ``judge_identity`` (runner/models/judge.py)."""
 
     used: list[dict[str, Any]]
     declared: list[str] | None = None

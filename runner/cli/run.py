@@ -145,5 +145,8 @@ def after_job_run(outcome: Any, upload_results: str | None, push_pr: bool) -> No
                                allow_subset=True, allow_unsigned=False)
             info = push(plan, create_pr=True)
             click.echo(f"opened pull request {getattr(info, 'pr_url', '')}")
+            if plan.unpublished:
+                click.echo(f"pushed {len(plan.unpublished)} entries without source.url: their Inspect logs are files "
+                           "inside this job that were not uploaded, which no one else can open", err=True)
     except (RemoteError, PushError) as ex:
         fail(ex.lines, EXIT_FAILED)
