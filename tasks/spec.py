@@ -147,16 +147,36 @@ def load_spec(path: Path) -> EvalSpec:
     return parse_spec(data, path=path, sha256=hashlib.sha256(raw_bytes).hexdigest(), label=label)
 
 
+def declared_task_ids(data: Any) -> tuple[str | None, list[str]]:
+    """(evaluation_framework, the task ids) an eval.yaml declares, whatever framework runs it,
+    read leniently: the record of a benchmark run by another framework can still be read
+    against the ids its eval.yaml declares (a task without an id is ``default``).
+
+    >>> declared_task_ids({"evaluation_framework": "swe-bench", "tasks": [{"id": "verified"}, {"config": "x"}]})
+    ('swe-bench', ['verified', 'default'])
+    >>> declared_task_ids({"tasks": "nonsense"})
+    (None, [])
+    """
+    if not isinstance(data, dict):
+        return None, []
+    framework = data.get("evaluation_framework")
+    tasks = data.get("tasks") if isinstance(data.get("tasks"), list) else []
+    ids = [str(t.get("id")) if t.get("id") is not None else "default" for t in tasks if isinstance(t, dict)]
+    return (framework if isinstance(framework, str) else None), list(dict.fromkeys(ids))
+
+
 def parse_spec(data: Any, *, path: Path, sha256: str, label: str | None = None) -> EvalSpec:
     label = label or display_path(path)
     problems: list[str] = []
     if not isinstance(data, dict):
         raise SpecError([f"{label}: expected a mapping with a 'tasks' list at the top level"])
     framework = data.get("evaluation_framework")
+    if isinstance(framework, str) and framework != FRAMEWORK:
+        raise SpecError([f"{label}: evaluation_framework: this benchmark is run by {_key_name(framework)}, not by "
+                         f"Inspect AI: run-eval can read, check and rank its published results (run-eval "
+                         "leaderboard, run-eval results) but cannot run it"])
     if framework is not None and framework != FRAMEWORK:
-        problems.append(
-            f"{label}: evaluation_framework: {framework!r} is not supported (expected {FRAMEWORK!r})"
-        )
+        problems.append(f"{label}: evaluation_framework: expected a framework name such as {FRAMEWORK!r}")
     for key in ("name", "description"):
         if data.get(key) is not None and not isinstance(data[key], str):
             problems.append(f"{label}: {key}: expected a string")

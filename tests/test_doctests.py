@@ -10,7 +10,7 @@ import pytest
 MODULES = ["run_eval.signing.claims", "run_eval.runner.run.options", "run_eval.runner.models.reference",
            "run_eval.runner.compare.stats", "run_eval.runner.publish.leaderboard", "run_eval.tasks.hub",
            "run_eval.tasks.spec", "run_eval.tasks.lint.findings", "run_eval.tasks.lint.checks", "run_eval.runner.audit.checks",
-           "run_eval.runner.models.judge", "run_eval.signing.evidence",
+           "run_eval.runner.models.judge", "run_eval.signing.evidence", "run_eval.runner.compare.scale",
            "run_eval.runner.publish.push"]
 
 

@@ -97,9 +97,12 @@ def test_fingerprint_changes_with_method(change):
 def test_top_level_keys():
     spec = parse({"name": "N", "description": "D", "evaluation_framework": "inspect-ai", "other": 1, "tasks": [MINIMAL]})
     assert (spec.name, spec.description) == ("N", "D")
-    assert problems({"evaluation_framework": "lighteval", "tasks": [MINIMAL]}) == [
-        "eval.yaml: evaluation_framework: 'lighteval' is not supported (expected 'inspect-ai')"
+    assert problems({"evaluation_framework": "swe-bench", "tasks": [{"id": "verified"}]}) == [
+        "eval.yaml: evaluation_framework: this benchmark is run by swe-bench, not by Inspect AI: run-eval can "
+        "read, check and rank its published results (run-eval leaderboard, run-eval results) but cannot run it"
     ]
+    assert problems({"evaluation_framework": 3, "tasks": [MINIMAL]}) == [
+        "eval.yaml: evaluation_framework: expected a framework name such as 'inspect-ai'"]
     assert problems({"name": ["x"], "tasks": [MINIMAL]}) == ["eval.yaml: name: expected a string"]
 
 
@@ -314,3 +317,18 @@ def test_a_template_that_names_a_file_or_url_is_never_read(form, where, tmp_path
         assert secret_leaks({"token": SECRET}, written, {"stdout": proc.stdout, "stderr": proc.stderr}) == []
     assert hits == []
     assert not (work / "logs").exists() and not (work / ".eval_results").exists()
+
+
+@pytest.mark.parametrize("command", ["run", "lint"])
+def test_a_benchmark_run_by_another_framework_is_one_line(command, tmp_path):
+    """SWE-bench, Harbor, MTEB...: run-eval says who runs it and what it can do instead."""
+    from conftest import assert_clean_error, run_inproc
+
+    bench = tmp_path / "swe"
+    bench.mkdir()
+    (bench / "eval.yaml").write_text("evaluation_framework: swe-bench\ntasks:\n  - id: verified\n")
+    args = ("run", "hf/./no-model-needed", str(bench)) if command == "run" else ("lint", str(bench))
+    proc = run_inproc(*args, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert_clean_error(proc, "run by swe-bench, not by Inspect AI", "run-eval leaderboard")
+    assert len(proc.stderr.strip().splitlines()) == 1

@@ -401,3 +401,31 @@ def verdict(c: Comparison, *, tolerance: float, claim_matches_evidence: bool | N
     if abs(c.delta) < tolerance:
         return "inconclusive", f"{interval} includes 0 but reaches beyond ±{tolerance}; {tell}"
     return "inconclusive", f"{interval} includes 0, and |Δ| is at least the tolerance ±{tolerance}; {tell}"
+
+
+# ------------------------------------------------------------------ a claim whose method is unknown
+
+MIN_CLAIM_N = 10  # fewer measured samples than this cannot say anything of a claim
+
+
+def claim_verdict(claim: float, measured: Interval | None, n: int | None, *, tolerance: float) -> tuple[str, str]:
+    """(verdict, why) on a published value whose method is unknown (an unsigned entry), given
+    the 95% interval measured for it with the benchmark's declared method (both on one scale):
+    ``inconsistent`` when the claim lies outside the interval widened by ``tolerance``,
+    ``consistent`` when inside, ``inconclusive`` when there is no interval or fewer than
+    MIN_CLAIM_N samples. Never ``reproduced``: nothing says the claim was produced this way.
+
+    >>> claim_verdict(0.9, (0.30, 0.62), 30, tolerance=0.05)[0], claim_verdict(0.5, (0.30, 0.62), 30, tolerance=0.05)[0]
+    ('inconsistent', 'consistent')
+    >>> claim_verdict(0.5, (0.0, 0.79), 1, tolerance=0.05)[0], claim_verdict(0.5, None, 100, tolerance=0.05)[0]
+    ('inconclusive', 'inconclusive')
+    """
+    if measured is None:
+        return "inconclusive", "the measured value has no interval (no stderr, and not a proportion)"
+    lo, hi = measured
+    shown = f"the measured 95% interval [{lo:.4g}, {hi:.4g}] (n={n})"
+    if n is not None and n < MIN_CLAIM_N:
+        return "inconclusive", f"{shown} rests on fewer than {MIN_CLAIM_N} samples"
+    if lo - tolerance <= claim <= hi + tolerance:
+        return "consistent", f"{claim:.4g} lies within {shown} widened by ±{tolerance}"
+    return "inconsistent", f"{claim:.4g} lies outside {shown} widened by ±{tolerance}"
