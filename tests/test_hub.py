@@ -282,3 +282,18 @@ def test_a_hub_judge_is_pinned_to_its_commit(hub, tmp_path, tiny_judge):
     (used,) = check_signature(entry["verifyToken"]).claims.run.judge.used
     assert used["model"] == "hf/org/tiny-judge" and used["id"] == "org/tiny-judge" and used["revision"] == sha
     assert used["model_args"]["model_path"] == f"hf-snapshot:org/tiny-judge@{sha}"
+
+
+def test_push_notes_when_the_hubs_board_lists_percentages(hub, hub_run, tmp_path):
+    """The Hub sorts values as written: a fraction pushed to a benchmark whose board holds
+    percentages will sort below all of them there; push says so in one line."""
+    (entry,) = results(hub_run)
+    assert 0.0 < entry["value"] < 1.0  # a fraction, as Inspect computes accuracy
+    hub.set_leaderboard("org/bench", [{"modelId": "org/other", "value": 75.8, "filename": "bench.yaml"}])
+    proc = run(hub, "push", "org/tiny", "--log-repo", "org/eval-logs", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert "leaderboard of org/bench lists values in percent" in line and "run-eval leaderboard org/bench" in line
+    hub.set_leaderboard("org/bench", [{"modelId": "org/other", "value": 0.758, "filename": "bench.yaml"}])
+    again = run(hub, "push", "org/tiny", "--log-repo", "org/eval-logs", cwd=tmp_path)
+    assert again.returncode == 0 and "lists values in percent" not in again.stderr, again.stderr

@@ -49,3 +49,35 @@ def push_command(model_repo: str, files: tuple[Path, ...], no_pr: bool, allow_su
         click.echo(f"opened pull request {info.pr_url} with {n} entries in {len(plan.files)} file(s)")
     else:
         click.echo(f"committed {getattr(info, 'oid', '')} to {model_repo} main with {n} entries")
+    for line in scale_notes(plan):
+        click.echo(line, err=True)
+
+
+def scale_notes(plan: Any) -> list[str]:
+    """One line per benchmark whose Hub leaderboard lists percentages while the pushed entries
+    are fractions (Inspect's values, as run-eval writes them): the Hub sorts values as written,
+    so these will sort below every percentage there. Nothing when the board cannot be read."""
+    from huggingface_hub import HfApi
+
+    from run_eval.runner.compare.scale import record_scale
+
+    ours: dict[str, list[float]] = {}
+    for f in plan.files:
+        for e in f.entries:
+            ds, value = (e.get("dataset") or {}).get("id"), e.get("value")
+            if isinstance(ds, str) and isinstance(value, (int, float)) and not isinstance(value, bool):
+                ours.setdefault(ds, []).append(float(value))
+    out = []
+    for ds, values in ours.items():
+        if record_scale(values) != "fraction":
+            continue
+        try:
+            board = HfApi().get_dataset_leaderboard(ds)
+        except Exception:  # no board for this benchmark, or none we may read: nothing to compare with
+            continue
+        published = [float(r.value) for r in board if isinstance(r.value, (int, float))]
+        if record_scale(published) in ("percent", "mixed"):
+            out.append(f"run-eval: note: the Hub's leaderboard of {ds} lists values in percent, and these entries "
+                       "are fractions (Inspect's values, as run-eval writes them), which it will sort below them; "
+                       f"run-eval leaderboard {ds} shows both on one scale")
+    return out
