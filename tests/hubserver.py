@@ -8,7 +8,8 @@ What it plays (protocol as read from huggingface_hub 2.4 / datasets 5.2):
   GET  /api/{models|datasets|spaces}/{repo}[/revision/{rev}]   repo info (dataset_info, model_info, repo_info)
   GET  /api/{type}/{repo}/tree/{rev}[/{path}]                   list_repo_tree (recursive, expand), HfFileSystem.ls
   POST /api/{type}/{repo}/paths-info/{rev}                      get_paths_info, HfFileSystem.info
-  GET  /api/{type}/{repo}/refs | /commits/{rev}                 list_repo_refs, list_repo_commits
+  GET  /api/{type}/{repo}/refs | /commits/{rev}                 list_repo_refs, list_repo_commits (each commit's
+                                                                author: FakeHub.commit(author=...), else fake-user)
   POST /api/{type}/{repo}/preupload/{rev}                       always uploadMode "regular" (no LFS, no Xet)
   POST /api/{type}/{repo}/commit/{rev}[?create_pr=1]            NDJSON commit; files arrive inline, base64
   GET  /api/{type}/{repo}/discussions[/{num}]                   get_repo_discussions (by type, status, author),
@@ -95,6 +96,7 @@ class Commit:
     parent: str | None
     title: str
     date: str
+    author: str = USER  # what list_repo_commits names as the commit's author
 
 
 @dataclass
@@ -208,13 +210,14 @@ class FakeHub:
             return sha
 
     def commit(self, repo_id: str, repo_type: str, files: dict[str, bytes], message: str = "",
-               branch: str = "main", deletions: list[str] = ()) -> str:
+               branch: str = "main", deletions: list[str] = (), author: str = USER) -> str:
+        """A commit on `branch` by `author` (as the commits endpoint names it; its date is the server's)."""
         with self._lock:
             repo = self._repos[(repo_type, repo_id)]
             head = repo.branches.get(branch) or repo.branches["main"]  # unknown branch: start from main
             snapshot = {p: b for p, b in repo.commits[head].files.items() if p not in set(deletions)}
             snapshot.update(files)
-            repo.branches[branch] = self._new_commit(repo, head, snapshot, message or "update")
+            repo.branches[branch] = self._new_commit(repo, head, snapshot, message or "update", author)
             return repo.branches[branch]
 
     def set_leaderboard(self, dataset_id: str, rows: list[dict]) -> None:
@@ -314,12 +317,13 @@ class FakeHub:
         return out
 
     # ---------------------------------------------------------------- internals (call with lock held)
-    def _new_commit(self, repo: Repo, parent: str | None, files: dict[str, bytes], title: str) -> str:
+    def _new_commit(self, repo: Repo, parent: str | None, files: dict[str, bytes], title: str,
+                    author: str = USER) -> str:
         h = hashlib.sha1(f"{repo.repo_type}/{repo.repo_id}\n{parent}\n{title}\n{next(self._counter)}".encode())
         for path in sorted(files):
             h.update(f"{path}\0{git_blob_oid(files[path])}\n".encode())
         sha = h.hexdigest()
-        repo.commits[sha] = Commit(sha, dict(files), parent, title, _now())
+        repo.commits[sha] = Commit(sha, dict(files), parent, title, _now(), author)
         return sha
 
     def _resolve(self, repo: Repo, rev: str) -> Commit:
@@ -570,7 +574,7 @@ class _Handler(BaseHTTPRequestHandler):
             repo = self._repo(repo_type, repo_id)
             out, cur = [], hub._resolve(repo, rev)
             while cur is not None:
-                out.append({"id": cur.sha, "title": cur.title, "message": "", "authors": [{"user": USER}],
+                out.append({"id": cur.sha, "title": cur.title, "message": "", "authors": [{"user": cur.author}],
                             "date": cur.date})
                 cur = repo.commits[cur.parent] if cur.parent else None
             return self._json(out)

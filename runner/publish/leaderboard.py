@@ -40,6 +40,9 @@ from typing import Any, Callable
 from run_eval.runner.compare.diff import FIELDS, get
 from run_eval.runner.compare.stats import LEVEL, score_interval
 from run_eval.runner.errors import LinesError
+from run_eval.runner.publish.record import (DEFAULT_MAX_COMMITS, Change, Conflict, History, OnScale, Provenance,
+                                            SignedCheck, Undeclared, check_against, entry_key, find_conflicts,
+                                            find_undeclared, read_history, rewrites)
 from run_eval.signing.claims import Claims
 from run_eval.signing.results import RESULTS_DIR, ResultFileError
 from run_eval.signing.trust import TrustStore
@@ -69,6 +72,18 @@ class Row:
     hub_rank: int | None = None  # the Hub's own rank for this model (None: not from the Hub)
     source: str = ""  # where it was read: repo@commit/path, or a local file
     closed: dict[str, Any] | None = None  # {num, author, closed_at} for an entry of a closed PR
+    provenance: Provenance | None = None  # source, user, org, date, notes, file, PR (record.Provenance)
+    signer: str | None = None  # the trust store's name for the key, else "key <thumbprint>"
+    key: tuple[Any, Any, str | None, int] | None = None  # (dataset id, task_id, source name, occurrence) in its file
+    rewritten: tuple[Change, ...] = ()  # the value's rewrites on main (record.read_history)
+    checks: tuple[SignedCheck, ...] = ()  # what signed entries for the same model and task say of it
+    corroborated_by: tuple[str, ...] = ()  # other keys whose signed entry, same method, agrees
+    kid: str | None = None  # the signing key's thumbprint
+
+    @property
+    def signed(self) -> bool:
+        """Its value is a token's (Inspect's, a fraction), believed to be what was signed."""
+        return self.status in RANKED and self.claims is not None
 
     def interval(self, level: float = LEVEL) -> tuple[float, float] | None:
         """The value's interval at ``level`` (stats.score_interval); None where its uncertainty is unknown."""
@@ -107,21 +122,36 @@ class Board:
     unranked: list[Row]
     closed: list[Row]
     hub_mixed_pairs: list[dict[str, Any]]
+    scale: OnScale = field(default_factory=lambda: OnScale("unknown", "fraction"))
+    conflicts: list[Conflict] = field(default_factory=list)
+    undeclared: list[Undeclared] = field(default_factory=list)
+    declared: list[str] | None = None  # the task ids the benchmark's eval.yaml declares (None: not read)
+    spec: dict[str, Any] = field(default_factory=dict)  # where they were read, or why they could not be
+
+    def entry(self, r: Row) -> dict[str, Any]:
+        """What every listing says of one entry: its value on the shown scale and as written,
+        its provenance, the signed entries that check it, and its rewrites."""
+        return {"model": r.model, "task_id": r.task_id, "value": self.scale.show(r.value, signed=r.signed),
+                "published_value": r.value, "status": r.status, "pull_request": r.pull_request, "source": r.source,
+                "provenance": (r.provenance or Provenance(pull_request=r.pull_request)).as_dict(),
+                "checks": [c.as_dict() for c in r.checks], "corroborated_by": list(r.corroborated_by),
+                "rewritten": [c.as_dict() for c in r.rewritten]}
 
     def as_dict(self) -> dict[str, Any]:
+        show = self.scale.show_interval
         return {
-            "benchmark": self.benchmark, "task_id": self.task_id,
+            "benchmark": self.benchmark, "task_id": self.task_id, "scale": self.scale.as_dict(),
             "groups": [{"method": g.method, "differs_from_largest": g.differs_from_largest,
                         "rank_level": rank_level(len(g.entries)),
-                        "entries": [{"model": r.row.model, "value": r.row.value, "ci95": r.ci95, "rank": r.rank,
-                                     "rank_range": r.rank_range, "rank_ci": r.rank_ci, "status": r.row.status,
-                                     "pull_request": r.row.pull_request, "source": r.row.source}
+                        "entries": [{**self.entry(r.row), "ci95": show(r.ci95), "rank": r.rank,
+                                     "rank_range": r.rank_range, "rank_ci": show(r.rank_ci)}
                                     for r in g.entries]} for g in self.groups],
-            "unranked": [{"model": r.model, "value": r.value, "status": r.status, "why": _why_unranked(r),
-                          "pull_request": r.pull_request, "source": r.source} for r in self.unranked],
-            "closed": [{"model": r.model, "value": r.value, "status": r.status, "reason": r.reason,
-                        "task_id": r.task_id, **(r.closed or {}), "source": r.source} for r in self.closed],
+            "unranked": [{**self.entry(r), "why": _why_unranked(r)} for r in self.unranked],
+            "closed": [{**self.entry(r), "reason": r.reason, **(r.closed or {})} for r in self.closed],
             "hub_mixed_pairs": self.hub_mixed_pairs,
+            "conflicts": [c.as_dict() for c in self.conflicts],
+            "declared_task_ids": self.declared, "spec": self.spec,
+            "undeclared_task_ids": [u.as_dict() for u in self.undeclared],
         }
 
 
@@ -135,10 +165,23 @@ def _why_unranked(r: Row) -> str:
 
 # ------------------------------------------------------------------ building the board
 
-def build(rows: list[Row], closed: list[Row], *, benchmark: str, task_id: str | None) -> Board:
-    """Group, rank and compare rows (pure: no I/O)."""
-    ranked_rows = [r for r in rows if r.status in RANKED and r.claims is not None]
-    unranked = [r for r in rows if not (r.status in RANKED and r.claims is not None)]
+def build(rows: list[Row], closed: list[Row], *, benchmark: str, task_id: str | None,
+          declared: list[str] | None = None, spec: dict[str, Any] | None = None,
+          tolerance: float = 0.05) -> Board:
+    """Group, rank and compare rows (pure: no I/O). ``rows`` are every entry of the benchmark:
+    the task ids that ``declared`` (the eval.yaml's, None: unknown) does not declare are listed
+    whatever ``task_id`` asks; the board itself holds ``task_id``'s entries (and the rows that
+    name no task: unreadable files). Every value is shown on the record's scale; a signed
+    entry's value is a fraction, and ranking uses the claims as signed."""
+    undeclared = [] if declared is None else find_undeclared(
+        ((r.model, r.task_id) for r in rows if r.status != UNREADABLE), declared)
+    scale = OnScale.of([r.value for r in rows + closed if not r.signed], signed=sum(r.signed for r in rows + closed))
+    rows = annotate([r for r in rows if task_id is None or r.task_id in (task_id, None)], scale, tolerance)
+    closed = annotate([r for r in closed if task_id is None or r.task_id in (task_id, None)], scale, tolerance)
+    conflicts = find_conflicts((r.model, r.task_id, scale.show(r.value, signed=r.signed), r.provenance)
+                               for r in rows if r.status != UNREADABLE and r.task_id is not None)
+    ranked_rows = [r for r in rows if r.signed]
+    unranked = [r for r in rows if not r.signed]
     by_method: dict[str, list[Row]] = {}
     methods: dict[str, dict[str, Any]] = {}
     for r in ranked_rows:
@@ -154,7 +197,31 @@ def build(rows: list[Row], closed: list[Row], *, benchmark: str, task_id: str | 
         for g in groups[1:]:
             g.differs_from_largest = {label: [g.method[label], largest[label]] for label in g.method
                                       if g.method[label] != largest[label]}
-    return Board(benchmark, task_id, groups, unranked, closed, hub_mixed_pairs(rows, groups))
+    return Board(benchmark, task_id, groups, unranked, closed, hub_mixed_pairs(rows, groups), scale, conflicts,
+                 undeclared, declared, spec or {})
+
+
+def annotate(rows: list[Row], scale: OnScale, tolerance: float) -> list[Row]:
+    """Each row with the checks of the signed entries for the same model and task (every other
+    one), and, for a signed row, the other keys whose entry of the same method agrees with it
+    (``corroborated_by``)."""
+    signed: dict[tuple[str, str], list[Row]] = {}
+    for r in rows:
+        if r.signed:
+            signed.setdefault((r.model, repr(r.task_id)), []).append(r)
+    out = []
+    for r in rows:
+        others = [s for s in signed.get((r.model, repr(r.task_id)), []) if s is not r]
+        checks = tuple(check_against(scale.fraction(r.value, signed=r.signed), s.interval(),
+                                     s.claims.metric.samples if s.claims else None, signer=s.signer or "-",
+                                     shown_value=scale.show(s.value, signed=True), tolerance=tolerance)
+                       for s in others)
+        corroborated = tuple(dict.fromkeys(
+            c.signer for s, c in zip(others, checks)
+            if r.signed and r.claims is not None and s.claims is not None and c.verdict == "consistent"
+            and s.kid != r.kid and method_of(s.claims) == method_of(r.claims)))
+        out.append(replace(r, checks=checks, corroborated_by=corroborated))
+    return out
 
 
 def rank_level(n: int) -> float:
@@ -235,23 +302,34 @@ def hub_mixed_pairs(rows: list[Row], groups: list[Group]) -> list[dict[str, Any]
 
 # ------------------------------------------------------------------ reading the record
 
-def _row(raw: Any, trust: TrustStore, *, model_id: str | None, fallback_model: str, **extra: Any) -> Row:
+def _row(raw: Any, trust: TrustStore, *, model_id: str | None, fallback_model: str, file: str,
+         occurrence: int = 0, pull_request: int | None = None, **extra: Any) -> Row:
     v = decide(raw, trust, model_id=model_id)
     # a Hub row is the repo it was read from; a local file's, the model its token names
     model = model_id or (v.claims.model.id if v.claims is not None else v.model or fallback_model)
     return Row(model=str(model), value=v.value, status=v.status, reason=v.reason, claims=v.claims,
-               task_id=v.task_id, **extra)
+               task_id=v.task_id, pull_request=pull_request,
+               provenance=Provenance.from_entry(raw, file=file, pull_request=pull_request),
+               signer=v.signer or (f"key {v.kid[:12]}" if v.kid else None), kid=v.kid,
+               key=(*entry_key(raw), occurrence), **extra)
 
 
-def _matches(raw: Any, benchmark: str | None, task_id: str | None) -> bool:
-    ds = raw.get("dataset") if isinstance(raw, dict) else None
-    if not isinstance(ds, dict):
-        return False
-    return (benchmark is None or ds.get("id") == benchmark) and (task_id is None or ds.get("task_id") == task_id)
+def _entries(raws: list[Any], benchmark: str | None) -> list[tuple[Any, int]]:
+    """The entries of one file for ``benchmark`` (None: every one), each with its occurrence
+    among the file's entries of the same (dataset id, task_id, source name)."""
+    seen: dict[str, int] = {}
+    out = []
+    for raw in raws:
+        k = repr(entry_key(raw))
+        seen[k] = seen.get(k, -1) + 1
+        ds = raw.get("dataset") if isinstance(raw, dict) else None
+        if isinstance(ds, dict) and (benchmark is None or ds.get("id") == benchmark):
+            out.append((raw, seen[k]))
+    return out
 
 
-def from_files(paths: list[Path], *, task_id: str | None, trust: TrustStore) -> tuple[list[Row], list[str]]:
-    """Rows from local result files and folders (every entry; the task filter if given)."""
+def from_files(paths: list[Path], *, trust: TrustStore) -> tuple[list[Row], list[str]]:
+    """Rows from local result files and folders (every entry of every task)."""
     files, problems = find_result_files(paths)
     rows = []
     for f in files:
@@ -260,17 +338,19 @@ def from_files(paths: list[Path], *, task_id: str | None, trust: TrustStore) -> 
         except ValueError as ex:
             problems.append(str(ex))
             continue
-        for raw in entries:
-            if _matches(raw, None, task_id):
-                rows.append(_row(raw, trust, model_id=None, fallback_model=str(f), source=str(f)))
+        for raw, n in _entries(entries, None):
+            rows.append(_row(raw, trust, model_id=None, fallback_model=str(f), file=str(f), occurrence=n,
+                             source=str(f)))
     return rows, problems
 
 
-def from_hub(benchmark: str, *, task_id: str | None, all_models: bool, trust: TrustStore,
-             workers: int = 8, progress: Callable[[int, int], None] | None = None) -> list[Row]:
-    """Rows for every model of the Hub's leaderboard of ``benchmark``: the result file each
-    names, read from `main` or its PR's ref at the commit read then, in parallel (a bounded
-    pool, through the HF cache).
+def from_hub(benchmark: str, *, all_models: bool, trust: TrustStore, workers: int = 8,
+             progress: Callable[[int, int], None] | None = None,
+             max_commits: int = DEFAULT_MAX_COMMITS) -> list[Row]:
+    """Rows for every entry of ``benchmark`` (every task) in the files of the Hub's leaderboard:
+    each file read from `main` or its PR's ref at the commit read then, in parallel (a bounded
+    pool, through the HF cache), and each model's history on main read in the same pool
+    (at most ``max_commits`` commits; 0: none) to mark the values rewritten since.
 
     The Hub shows one row per entry, each naming the whole file: each (model, file, ref) is
     read once and each of its entries listed once, with the Hub's rank of the row that shows
@@ -295,27 +375,42 @@ def from_hub(benchmark: str, *, task_id: str | None, all_models: bool, trust: Tr
         try:
             sha = api.model_info(model_id, revision=revision).sha
             raws = _read(api, model_id, path, sha)
-            out = [_row(raw, trust, model_id=model_id, fallback_model=model_id, pull_request=pr,
-                        source=f"{model_id}@{sha}/{path}")
-                   for raw in raws if _matches(raw, benchmark, task_id)]
+            out = [_row(raw, trust, model_id=model_id, fallback_model=model_id, pull_request=pr, file=path,
+                        occurrence=n, source=f"{model_id}@{sha}/{path}")
+                   for raw, n in _entries(raws, benchmark)]
             if not out:
-                out = [Row(model_id, shown[0].value, "invalid", f"{path}@{revision} has no entry for {benchmark}"
-                           + (f" task {task_id!r}" if task_id else ""), pull_request=pr,
-                           source=f"{model_id}@{sha}/{path}")]
+                out = [Row(model_id, shown[0].value, "invalid", f"{path}@{revision} has no entry for {benchmark}",
+                           pull_request=pr, source=f"{model_id}@{sha}/{path}",
+                           provenance=Provenance(file=path, pull_request=pr))]
         except (ResultFileError, LinesError) as ex:
-            out = [Row(model_id, shown[0].value, "invalid", str(ex), pull_request=pr)]
+            out = [Row(model_id, shown[0].value, "invalid", str(ex), pull_request=pr,
+                       provenance=Provenance(file=path, pull_request=pr))]
         except Exception as ex:  # a Hub error about this one repo: list it apart, finish the board
             why = hub_error(ex, f"model {model_id}", model_id, "model")
             if why is None:
                 raise
-            out = [Row(model_id, shown[0].value, UNREADABLE, why, pull_request=pr)]
+            out = [Row(model_id, shown[0].value, UNREADABLE, why, pull_request=pr,
+                       provenance=Provenance(file=path, pull_request=pr))]
         done[0] += 1
         if progress is not None:
             progress(done[0], len(files))
         return _with_hub_ranks(out, shown)
 
+    def history(model_id: str) -> list[History]:
+        try:
+            return read_history(model_id, max_commits=max_commits)[0]
+        except Exception as ex:  # no history is no mark: the entries are listed all the same
+            if hub_error(ex, f"model {model_id}", model_id, "model") is None:
+                raise
+            return []
+
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return [r for rows in pool.map(one, list(files)) for r in rows]
+        rows = [r for rows in pool.map(one, list(files)) for r in rows]
+        models = sorted({r.model for r in rows if r.status != UNREADABLE and r.pull_request is None})
+        hist = dict(zip(models, pool.map(history, models))) if max_commits > 0 else {}
+    return [replace(r, rewritten=tuple(rewrites(hist[r.model], r.provenance.file, r.key[:3], r.key[3])))
+            if r.model in hist and r.pull_request is None and r.key is not None and r.provenance is not None else r
+            for r in rows]
 
 
 def _with_hub_ranks(rows: list[Row], shown: list[Any]) -> list[Row]:
@@ -345,19 +440,42 @@ def _read(api: Any, repo_id: str, path: str, revision: str) -> list[Any]:
     return parse_raw(Path(local).read_bytes(), f"{repo_id}/{path}@{revision[:12]}")
 
 
-def closed_rows(model_ids: list[str], *, benchmark: str | None, task_id: str | None,
-                trust: TrustStore, workers: int = 8) -> list[Row]:
-    """Entries of the models' closed, unmerged result pull requests (each decided), the
-    models read in parallel (the same bounded pool as the board)."""
+def closed_rows(model_ids: list[str], *, benchmark: str | None, trust: TrustStore, workers: int = 8) -> list[Row]:
+    """Entries of the models' closed, unmerged result pull requests (each decided; every task),
+    the models read in parallel (the same bounded pool as the board)."""
     from run_eval.runner.publish.published import closed_results
 
     def one(model_id: str) -> list[Row]:
         return [Row(model_id, c.verdict.value, c.verdict.status, c.verdict.reason, c.verdict.claims,
                     task_id=c.verdict.task_id, source=f"{model_id}@refs/pr/{c.num}/{c.path}",
-                    closed={"num": c.num, "author": c.author, "closed_at": c.closed_at, "on_main": c.on_main})
+                    closed={"num": c.num, "author": c.author, "closed_at": c.closed_at, "on_main": c.on_main},
+                    provenance=c.provenance, kid=c.verdict.kid,
+                    signer=c.verdict.signer or (f"key {c.verdict.kid[:12]}" if c.verdict.kid else None))
                 for c in closed_results(model_id, trust=trust)
-                if (benchmark is None or c.dataset_id == benchmark)
-                and (task_id is None or c.verdict.task_id == task_id)]
+                if benchmark is None or c.dataset_id == benchmark]
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return [r for rows in pool.map(one, sorted(set(model_ids))) for r in rows]
+
+
+def read_declared(arg: str, *, what: str) -> tuple[list[str] | None, dict[str, Any]]:
+    """(the task ids, where they were read) of the benchmark ``arg`` (a folder, an eval.yaml, or
+    a Hub dataset id, read at the commit its `main` is now): whatever framework runs it. A Hub
+    dataset without an eval.yaml gives (None, why); a bad argument raises LeaderboardError."""
+    from run_eval import safeyaml
+    from run_eval.tasks.errors import BenchmarkError
+    from run_eval.tasks.source import resolve_benchmark
+    from run_eval.tasks.spec import declared_task_ids
+
+    try:
+        bench = resolve_benchmark(arg)
+    except BenchmarkError as ex:
+        if Path(arg).exists():
+            raise LeaderboardError([f"{what}: {line}" for line in ex.lines]) from None
+        return None, {"eval_yaml": None, "why": "; ".join(ex.lines)}
+    try:
+        framework, ids = declared_task_ids(safeyaml.load_file(bench.eval_yaml))
+    except (OSError, safeyaml.YamlInputError) as ex:
+        raise LeaderboardError(f"{what}: {bench.eval_yaml}: cannot be read ({ex}); fix it or name another") from None
+    where = f"{bench.dataset_id}@{bench.revision}" if not bench.local else str(bench.eval_yaml)
+    return ids, {"eval_yaml": where, "evaluation_framework": framework, "why": None}
