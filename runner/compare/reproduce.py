@@ -4,6 +4,13 @@ The token is a lock file: verify it, rebuild the run from its claims (benchmark 
 at their commits, the eval.yaml's spec fingerprint, generation config, seed, epochs,
 limit), re-run, and compare with statistics (runner/compare/stats.py), per sample when the
 original Inspect log is at hand.
+
+An entry without a token (most of the Hub's record: values copied from model cards) has no
+lock to rebuild from, but its number can still be checked: `check_claim` runs the
+benchmark's *declared* method on the model repo's commit (the same code path as `run-eval
+run`) and asks whether the claim, on the measured scale, lies in the measured 95% interval
+(stats.claim_verdict). The claim's method is unknown, so such a check is never
+`reproduced`; `--publish` sends the new signed entry, whose notes say what it checked, as a PR.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from run_eval.runner.models.reference import ModelError, render_model_arg, resol
 from run_eval.runner.run.options import RunOptions
 from run_eval.signing.claims import Claims
 from run_eval.signing.evidence import per_sample_values, recompute_metric
-from run_eval.signing.results import RESULTS_DIR, parse_raw
+from run_eval.signing.results import RESULTS_DIR, dump_raw, parse_raw
 from run_eval.signing.trust import TrustStore
 from run_eval.signing.verify import decide
 from run_eval.tasks.hub import is_repo_id
@@ -41,6 +48,8 @@ class Target:
     where: str
     raw: dict[str, Any]
     claims: Claims | None = None  # set once the token is decided usable
+    repo_id: str | None = None  # the Hub model repo it was read from (None: a local file)
+    path: str | None = None  # its file, in that repo
 
 
 @dataclass
@@ -77,6 +86,11 @@ class Outcome:
 
 def load_targets(target: str, *, task: str | None, benchmark: str | None) -> list[Target]:
     """Entries from a result file, or from a Hub model repo's .eval_results (main)."""
+    return pick_targets(read_targets(target), target, task=task, benchmark=benchmark)
+
+
+def read_targets(target: str) -> list[Target]:
+    """Every entry of a result file (or folder), or of a Hub model repo's .eval_results (main)."""
     path = Path(target)
     if path.exists():
         files = sorted(path.glob(f"{RESULTS_DIR}/*.yaml")) if path.is_dir() else [path]
@@ -92,11 +106,16 @@ def load_targets(target: str, *, task: str | None, benchmark: str | None) -> lis
         api = HfApi()
         try:
             files = [f for f in api.list_repo_files(target) if f.startswith(f"{RESULTS_DIR}/") and f.endswith(".yaml")]
-            entries = [Target(f"{target}/{f}", raw) for f in files for raw in remote_entries(api, target, f)]
+            entries = [Target(f"{target}/{f}", raw, repo_id=target, path=f)
+                       for f in files for raw in remote_entries(api, target, f)]
         except Exception as ex:
             raise ReproduceError(hub_error(ex, f"TARGET {target!r}", target, "model") or str(ex)) from None
     else:
         raise ReproduceError(f"TARGET {target!r}: no such result file, and not a model repo id org/name")
+    return entries
+
+
+def pick_targets(entries: list[Target], target: str, *, task: str | None, benchmark: str | None) -> list[Target]:
     picked = [t for t in entries
               if (task is None or (t.raw.get("dataset") or {}).get("task_id") == task)
               and (benchmark is None or (t.raw.get("dataset") or {}).get("id") == benchmark)]
@@ -406,18 +425,268 @@ def jobs_runner(job: Any, echo: Callable[[str], None], trust: TrustStore) -> Cal
     return run
 
 
+# ------------------------------------------------------------------ a published value without a token
+
+@dataclass
+class ClaimOutcome:
+    """The check of an unsigned entry's value against the benchmark's declared method."""
+
+    task_id: str
+    verdict: str  # consistent, inconsistent or inconclusive (stats.claim_verdict): never reproduced
+    why: str
+    claim: dict[str, Any]  # value (on the measured scale), published_value (as written), source_name, ...
+    measured: dict[str, Any]  # value, ci95, n, metric, stderr, and the commits it was measured at
+    note: str  # the sentence the new entry's notes begin with
+    warnings: list[str] = field(default_factory=list)
+    reproduced_log: str | None = None
+    result_file: str | None = None
+    published: str | None = None  # the pull request --publish opened
+    comparison: None = None  # (no comparison of two runs: the reproduce page shows the verdict and why)
+    judge_differs: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        m = self.measured
+        return {"task_id": self.task_id, "verdict": self.verdict, "why": self.why, "signed": False,
+                "claim": self.claim, "measured": m, "reproduced": m.get("value"), "ci95_reproduced": m.get("ci95"),
+                "n": m.get("n"), "note": self.note, "warnings": self.warnings,
+                "reproduced_log": self.reproduced_log, "result_file": self.result_file,
+                "published": self.published}
+
+
+CLAIM_PHRASE = {"consistent": "consistent with it", "inconsistent": "inconsistent with it",
+                "inconclusive": "too uncertain to tell (inconclusive)"}
+
+
+def claim_sentence(published: Any, file: str, source_name: str | None, claim_scale: str, value: float,
+                   interval: tuple[float, float] | None, n: int, verdict_: str) -> str:
+    """The one sentence, for a reader of the model page, that says what was checked and found.
+
+    >>> claim_sentence(80.2, ".eval_results/swe.yaml", "Model card", "percent", 0.61, (0.55, 0.67), 200,
+    ...                "inconsistent")
+    "Checked the published 80.2 (.eval_results/swe.yaml, source 'Model card') with this benchmark's declared method, by run-eval: 0.61 (61%), 95% interval [0.55, 0.67] on 200 samples, inconsistent with it."
+    """
+    from run_eval.runner.compare.scale import convert
+
+    where = f"{file}, source {source_name!r}" if source_name else f"{file}, no source named"
+    pct = f" ({convert(round(value, 4), 'fraction', 'percent'):g}%)" if claim_scale == "percent" else ""
+    ci = f", 95% interval [{interval[0]:.3g}, {interval[1]:.3g}]" if interval is not None else ", no interval"
+    return (f"Checked the published {published} ({where}) with this benchmark's declared method, by run-eval: "
+            f"{value:.3g}{pct}{ci} on {n} sample{'s' if n != 1 else ''}, {CLAIM_PHRASE[verdict_]}.")
+
+
+def judge_claim(claim: float, metric: str, value: float, stderr: float | None, n: int,
+                tolerance: float) -> tuple[tuple[float, float] | None, str, str]:
+    """(the measured 95% interval, verdict, why) for a claim already on the measured scale."""
+    from run_eval.runner.compare.stats import claim_verdict, score_interval
+
+    interval = score_interval(metric, value, stderr, n)
+    v, why = claim_verdict(claim, interval, n, tolerance=tolerance)
+    return interval, v, why
+
+
+def claim_value(t: Target, record: list[Target]) -> tuple[Any, float, str, str]:
+    """(the value as written, the value on the measured (Inspect's, fraction) scale, the claim's
+    scale, the record's scale): the scale from the value itself, else from the repo's other
+    values for the same benchmark (runner/compare/scale.py)."""
+    from run_eval.runner.compare.scale import convert, entry_scale, record_scale
+
+    published = t.raw.get("value")
+    if isinstance(published, bool) or not isinstance(published, (int, float)) or not math.isfinite(published):
+        raise ReproduceError(f"{t.where}: entry {_task(t)!r} has no numeric value ({published!r}): nothing to check")
+    ds_id = (t.raw.get("dataset") or {}).get("id")
+    values = [float(o.raw["value"]) for o in record
+              if (o.raw.get("dataset") or {}).get("id") == ds_id and isinstance(o.raw.get("value"), (int, float))
+              and not isinstance(o.raw.get("value"), bool)]
+    rec = record_scale(values)
+    scale = entry_scale(float(published), rec)
+    return published, convert(float(published), scale, "fraction"), scale, rec
+
+
+def _task(t: Target) -> Any:
+    return (t.raw.get("dataset") or {}).get("task_id")
+
+
+def no_model_line(t: Target) -> str:
+    ds_id = (t.raw.get("dataset") or {}).get("id")
+    return (f"{t.where}: entry {_task(t)!r} has no verifyToken, and a result file names no model: to check its "
+            f"value, reproduce it from the model's Hub repo (run-eval reproduce ORG/NAME --benchmark {ds_id})")
+
+
+@dataclass
+class ClaimPlan:
+    """An unsigned entry, checked for everything that can be refused before its run."""
+
+    target: Target
+    published: Any  # the value as written
+    claim: float  # on the measured scale
+    scale: str  # the claim's scale
+    record_scale: str  # the scale of the repo's values for this benchmark
+    model_arg: str
+    bench_arg: str
+    bench: Any  # the Benchmark, pinned
+    warnings: list[str]
+
+
+def quiet_hub() -> None:
+    """No download progress bars or cache notices from huggingface_hub while a check resolves
+    its benchmark: the check runs with Inspect's display off (as local_runner does), so that a
+    refusal is the one line it should be."""
+    from huggingface_hub.utils import disable_progress_bars, logging
+
+    disable_progress_bars()
+    logging.set_verbosity_error()
+
+
+def plan_claim(t: Target, record: list[Target], *, model_path: str | None, bench_path: str | None) -> ClaimPlan:
+    """What checking the unsigned entry ``t`` will run: the benchmark at the entry's
+    dataset.revision (else at the commit read now, said in a warning), its eval.yaml
+    declaring the entry's task and run by Inspect, and the model repo ``t`` was read from
+    (pinned to its commit by the run, as `run-eval run` pins it). ReproduceError or
+    TasksError, one line, for what cannot be checked."""
+    ds = t.raw.get("dataset") or {}
+    ds_id, task_id, revision = ds.get("id"), ds.get("task_id"), ds.get("revision")
+    if t.repo_id is None:
+        raise ReproduceError(no_model_line(t))
+    published, claim, claim_scale, record_sc = claim_value(t, record)
+    warnings = []
+    if bench_path is not None:
+        bench_arg = bench_path
+    elif isinstance(ds_id, str) and is_repo_id(ds_id):
+        bench_arg = f"{ds_id}@{revision}" if revision else ds_id
+    else:
+        raise ReproduceError(f"{t.where}: entry {task_id!r}: its dataset.id {ds_id!r} is not a Hub dataset id; "
+                             "pass --benchmark-path to a copy of the benchmark")
+    bench = resolve_benchmark(bench_arg)
+    spec = load_spec(bench.eval_yaml)  # a benchmark run by another framework stops here, in one line
+    declared = [x.task_id for x in spec.tasks]
+    if task_id not in declared:
+        raise ReproduceError(f"{t.where}: entry {task_id!r}: the benchmark's eval.yaml ({bench_arg}) declares no such "
+                             f"task (tasks: {', '.join(declared)}), so it has no declared method to check it with")
+    if bench_path is not None:
+        warnings.append(f"the benchmark is your copy at {bench_path} ({str(bench.revision)[:19]}…), not the Hub "
+                        f"dataset {ds_id}")
+    elif not revision:
+        warnings.append(f"the entry names no dataset.revision: the benchmark's eval.yaml and data were read at its "
+                        f"commit now ({bench.revision}); the claim may have been made on another")
+        bench_arg = f"{ds_id}@{bench.revision}"  # the commit just read, whatever happens on main meanwhile
+    if model_path is not None:
+        model_arg = f"hf/{model_path}"
+        warnings.append(f"the model is your copy at {model_path}, not {t.repo_id} as the Hub has it now")
+    else:
+        model_arg = f"hf/{t.repo_id}"
+    return ClaimPlan(t, published, claim, claim_scale, record_sc, model_arg, bench_arg, bench, warnings)
+
+
+def check_claim(plan: ClaimPlan, *, tolerance: float, workdir: Path, judges: tuple[str, ...] = ()) -> ClaimOutcome:
+    """Run the benchmark's declared method on the model and judge the unsigned entry's value
+    against the measured interval (module docstring). The new entry's notes begin with what
+    was checked and found, signed with it."""
+    from run_eval.runner.compare.scale import evidence
+    from run_eval.runner.run.execute import execute
+    from run_eval.runner.run.request import RunRequest
+
+    t, bench, claim, published = plan.target, plan.bench, plan.claim, plan.published
+    ds = t.raw.get("dataset") or {}
+    task_id = ds.get("task_id")
+    file, source = t.path or t.where, t.raw.get("source") or {}
+    source_name = source.get("name") if isinstance(source, dict) else None
+
+    def note(r: Any) -> str:
+        interval, v, _ = judge_claim(claim, r.metric, r.value, r.stderr, r.samples, tolerance)
+        return claim_sentence(published, file, source_name, plan.scale, r.value, interval, r.samples, v)
+
+    req = RunRequest(plan.model_arg, plan.bench_arg, RunOptions(task_ids=(task_id,), judges=judges),
+                     log_dir=workdir / "logs", output_dir=workdir, model_id=t.repo_id,
+                     dataset_id=ds.get("id") if bench.pin_kind != "hub" else None, display="none", note=note)
+    run = execute(req)
+    r = run.results[0]
+    interval, v, why = judge_claim(claim, r.metric, r.value, r.stderr, r.samples, tolerance)
+    scale_said = "" if plan.scale == "fraction" else (
+        f"the claim {published} is read as a percentage ("
+        + ("its value says so" if evidence(float(published)) == "percent" else "the record's values are")
+        + f"), {claim:g} on the measured scale; ")
+    why = (f"the claim's method is unknown: {scale_said}{why}; measured with the benchmark's declared method "
+           f"({r.metric}, {r.samples} samples, {bench.dataset_id}@{str(bench.revision)[:12]}, "
+           f"{t.repo_id}@{str(run.model.revision)[:12]})")
+    return ClaimOutcome(
+        task_id=task_id, verdict=v, why=why,
+        claim={"value": claim, "published_value": published, "scale": plan.scale, "record_scale": plan.record_scale,
+               "source_name": source_name, "source_url": source.get("url") if isinstance(source, dict) else None,
+               "file": file, "model": t.repo_id, "signed": False},
+        measured={"value": r.value, "ci95": list(interval) if interval else None, "n": r.samples, "metric": r.metric,
+                  "stderr": r.stderr, "dataset_revision": bench.revision, "model_revision": run.model.revision},
+        note=note(r), warnings=list(plan.warnings), reproduced_log=r.log, result_file=str(run.result_file))
+
+
+def publish_check(o: ClaimOutcome, repo_id: str, *, trust: TrustStore, log_repo: str | None) -> list[str]:
+    """Open a community PR on ``repo_id`` adding the check's signed entry beside the entry it
+    checked (which stays); set ``o.published`` to its URL. Returns warning lines (a log that
+    stays on this machine)."""
+    from run_eval.runner.publish.push import PushError, check_files, push
+
+    assert o.result_file is not None
+    result = Path(o.result_file)
+    # only the check's own entry goes (the result file may hold others, e.g. in a reused --output-dir)
+    mine = [e for e in parse_raw(result.read_bytes(), str(result))
+            if (e.get("dataset") or {}).get("task_id") == o.task_id and str(e.get("notes", "")).startswith(o.note)]
+    alone = Path(tempfile.mkdtemp(prefix="run-eval-publish-")) / RESULTS_DIR / result.name
+    alone.parent.mkdir(parents=True)
+    alone.write_text(dump_raw(mine[-1:]), encoding="utf-8")
+    try:
+        plan = check_files(repo_id, [alone], trust=trust, allow_subset=False, allow_unsigned=False)
+        c = o.claim
+        title = f"Check of the published {c['published_value']} for {(o.task_id)} ({o.verdict}, run-eval)"
+        body = "\n".join([o.note, "",
+                          "The new entry is signed by run-eval (its verifyToken binds the value, the model and "
+                          "data commits, the method and these notes). Check it offline with: run-eval verify "
+                          ".eval_results/", f"Check it again: run-eval reproduce {repo_id} --task {o.task_id}"])
+        info = push(plan, create_pr=True, log_repo=log_repo, append=True, title=title, body=body)
+    except PushError as ex:
+        raise ReproduceError([*ex.lines, f"the check's result is kept in {o.result_file}"]) from None
+    o.published = getattr(info, "pr_url", None)
+    if plan.unpublished:
+        return [f"the PR's entry has no source.url: its Inspect log ({plan.unpublished[0]}) is a file on this "
+                "machine; pass --log-repo ORG/NAME to publish it"]
+    return []
+
+
 def reproduce(target: str, *, task: str | None = None, benchmark: str | None = None,
               model_path: str | None = None, bench_path: str | None = None, log_arg: str | None = None,
               samples: int | None = None, tolerance: float = 0.05, output_dir: Path | None = None,
               run: Callable[..., Any] | None = None, trust: TrustStore | None = None,
-              judges: tuple[str, ...] = ()) -> list[Outcome]:
-    targets = load_targets(target, task=task, benchmark=benchmark)
+              judges: tuple[str, ...] = (), publish: bool = False, log_repo: str | None = None,
+              remote: bool = False) -> list[Any]:
+    """Each picked entry reproduced (a signed one: Outcome) or its value checked (an unsigned
+    one of a Hub model repo: ClaimOutcome). Everything that can be refused is, before any run."""
+    trust = trust if trust is not None else TrustStore()
+    everything = read_targets(target)
+    targets = pick_targets(everything, target, task=task, benchmark=benchmark)
+    plans: dict[int, ClaimPlan] = {}
     for t in targets:
-        check_token(t, trust if trust is not None else TrustStore())
+        if decide(t.raw, trust).status != "unsigned":
+            check_token(t, trust)
+            continue
+        for flag, given in (("--samples", samples), ("--log", log_arg), ("--on hf-jobs", remote)):
+            if given:
+                raise ReproduceError(f"{t.where}: entry {_task(t)!r} has no verifyToken: {flag} is for signed "
+                                     "entries (a value without a token is checked by a local run of the "
+                                     "benchmark's declared method)")
+        if not plans:
+            quiet_hub()
+        plans[id(t)] = plan_claim(t, everything, model_path=model_path, bench_path=bench_path)
+    if publish and not plans:
+        raise ReproduceError("--publish: no picked entry is unsigned; --publish opens a PR with the check of a "
+                             "published value that has no verifyToken")
     run = run or local_runner()
-    out = []
+    out: list[Any] = []
     for t in targets:
         workdir = output_dir or Path(tempfile.mkdtemp(prefix="run-eval-reproduce-"))
+        if id(t) in plans:
+            o = check_claim(plans[id(t)], tolerance=tolerance, workdir=workdir, judges=judges)
+            if publish:
+                o.warnings += publish_check(o, str(t.repo_id), trust=trust, log_repo=log_repo)
+            out.append(o)
+            continue
         out.append(reproduce_entry(t, model_path=model_path, bench_path=bench_path, log_arg=log_arg,
                                    samples=samples, tolerance=tolerance, workdir=workdir, run=run,
                                    judges=judges))

@@ -155,7 +155,13 @@ def upload_logs(plan: PushPlan, log_repo: str, api: Any) -> str:
     return sha
 
 
-def push(plan: PushPlan, *, create_pr: bool, log_repo: str | None = None) -> Any:
+def push(plan: PushPlan, *, create_pr: bool, log_repo: str | None = None, append: bool = False,
+         title: str | None = None, body: str | None = None) -> Any:
+    """One commit (a PR unless ``create_pr`` is false) with every file of ``plan``. Each file's
+    entries replace the repo's entries for the same benchmark and task, unless ``append``:
+    then they are added after them, and every entry already there stays (``reproduce
+    --publish`` adds its check beside the entry it checked, never in its place). ``title`` and
+    ``body`` replace the commit's default message."""
     from huggingface_hub import CommitOperationAdd, HfApi
 
     api = HfApi()
@@ -167,12 +173,13 @@ def push(plan: PushPlan, *, create_pr: bool, log_repo: str | None = None) -> Any
         plan.unpublished = drop_local_sources(plan)
         ops = []
         for f in plan.files:
-            merged = merge_raw(remote_entries(api, plan.repo_id, f.repo_path), f.entries)
+            there = remote_entries(api, plan.repo_id, f.repo_path)
+            merged = there + f.entries if append else merge_raw(there, f.entries)
             ops.append(CommitOperationAdd(path_in_repo=f.repo_path, path_or_fileobj=dump_raw(merged).encode()))
         tasks = sorted({f"{(e.get('dataset') or {}).get('id')}/{(e.get('dataset') or {}).get('task_id')}"
                         for f in plan.files for e in f.entries})
-        title = f"Add evaluation results: {', '.join(tasks[:3])}{' and more' if len(tasks) > 3 else ''}"
-        body = "\n".join([
+        title = title or f"Add evaluation results: {', '.join(tasks[:3])}{' and more' if len(tasks) > 3 else ''}"
+        body = body or "\n".join([
             "Results produced and signed by run-eval (each entry carries a verifyToken).",
             "Check them offline with: run-eval verify .eval_results/",
             "",

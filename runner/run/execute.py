@@ -130,6 +130,10 @@ def execute(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) ->
         record = b.task.metadata["run_eval"]
         if record.get("judge") is not None:  # with the models that answered for a judge that is not pinned
             record = {**record, "judge": answered_by(record["judge"], log)}
+        notes = notes_line(b, r, req, decoding, all_ids, [x.task_id for x in results], p.findings,
+                           p.judges.get(b.spec.task_id), model, record["judge"])
+        if req.note is not None:
+            notes = f"{req.note(r)} {notes}"
         entry = EvalResultEntry(
             dataset_id=benchmark.dataset_id,
             task_id=r.task_id,
@@ -138,8 +142,7 @@ def execute(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) ->
             date=completed_at(log),
             source_url=r.log,
             source_name="Inspect log",
-            notes=notes_line(b, r, req, decoding, all_ids, [x.task_id for x in results], p.findings,
-                             p.judges.get(b.spec.task_id), model, record["judge"]),
+            notes=notes,
         )
         entry.verify_token = sign(token_claims(entry, record, r, log), p.key)
         entries.append(entry)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from run_eval.runner.errors import LinesError
 from run_eval.runner.models.reference import ModelRef, parse_model_args
@@ -34,6 +34,9 @@ class RunRequest:
     display: str | None = None  # Inspect display type; None = Inspect's default
     expect_spec: dict[str, str] = field(default_factory=dict)  # task id -> fingerprint (jobs)
     resume: bool = False  # continue this run's unfinished Inspect logs in log_dir (runner/run/resume.py)
+    # a sentence put first in each entry's notes, from that task's result, before the entry is signed (so
+    # the token binds it): `reproduce` of a published value says there what it checked and found
+    note: Callable[[TaskResult], str] | None = None
 
     @property
     def model_args(self) -> dict[str, Any]:
