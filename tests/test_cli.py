@@ -198,7 +198,7 @@ def test_interrupt_leaves_no_result(tmp_path, example_copy, tiny_model):
         assert proc.poll() is None, proc.communicate()
         assert len(calls.read_text().splitlines()) == 3  # mid-run: 3 samples generated, the next ones held
         os.killpg(proc.pid, signal.SIGINT)
-        out, err = proc.communicate(timeout=120)
+        out, err = proc.communicate(timeout=300)
     finally:
         if proc.poll() is None:  # a held run never ends by itself
             os.killpg(proc.pid, signal.SIGKILL)

@@ -7,7 +7,7 @@
 - one line appended to the file ``RUN_EVAL_TEST_CALLS`` per finished ``generate`` of any
   model: a test can count what was generated;
 - with ``RUN_EVAL_TEST_HOLD_AFTER=N``, every ``generate`` after the first N waits until
-  the run is stopped: a test waits for the N-th line of the calls file (an event, not a
+  the run is stopped (at most HOLD_LIMIT seconds, a guard against a hung test): a test waits for the N-th line of the calls file (an event, not a
   time) and signals a run that cannot have finished meanwhile, however busy the machine.
 """
 
@@ -44,6 +44,9 @@ def flaky() -> type[ModelAPI]:
     return Flaky
 
 
+HOLD_LIMIT = 90.0  # seconds a held generate waits at most (never reached when the signal cancels the run)
+
+
 def count_and_hold(calls: Path | None, hold_after: int | None) -> None:
     original = Model.generate
     started = 0
@@ -52,7 +55,9 @@ def count_and_hold(calls: Path | None, hold_after: int | None) -> None:
         nonlocal started
         started += 1
         if hold_after is not None and started > hold_after:
-            await anyio.sleep_forever()  # until the run is cancelled (the signal under test)
+            # until the run is cancelled (the signal under test), which wakes the sleep at once; the
+            # bound only keeps a test from hanging if a run ever waited for its in-flight calls
+            await anyio.sleep(HOLD_LIMIT)
         out = await original(self, *args, **kwargs)
         if calls is not None:
             with open(calls, "a", encoding="utf-8") as f:

@@ -71,7 +71,7 @@ def run_command(model: str, benchmark: str, options: RunOptions, resume: bool, l
 def run_here(model: str, benchmark: str, options: RunOptions, *, resume: bool, log_dir: Path, output_dir: Path,
              model_id: str | None, dataset_id: str | None, expect_spec: tuple[str, ...]) -> Any:
     from run_eval.runner.run import interrupt
-    from run_eval.runner.run.execute import execute
+    from run_eval.runner.run.execute import execute, stopped_line
     from run_eval.runner.run.request import RunFailed, RunInterrupted, RunRequest
 
     try:
@@ -88,6 +88,8 @@ def run_here(model: str, benchmark: str, options: RunOptions, *, resume: bool, l
         fail(ex.lines, interrupt.exit_code())
     except RunFailed as ex:
         fail(ex.lines, EXIT_FAILED)
+    except KeyboardInterrupt:  # the signal landed outside Inspect's task loop: the same line as inside it
+        fail(stopped_line(log_dir), interrupt.exit_code())
 
 
 def print_outcome(outcome: Any) -> None:

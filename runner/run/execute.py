@@ -6,6 +6,7 @@ Inspect logs (the evidence) are kept either way.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Callable
 
 from huggingface_hub import EvalResultEntry
@@ -34,6 +35,15 @@ from run_eval.signing.token import sign
 # sqlite database for live viewing that costs a few ms per sample); the .eval log, the
 # evidence, is still written with every sample, flushed every LOG_BUFFER samples.
 EVAL_SETTINGS: dict[str, Any] = {"log_realtime": False, "log_buffer": 100, "score_display": False}
+
+
+def stopped_line(log_dir: Path) -> list[str]:
+    """What a run stopped by Ctrl-C or SIGTERM says, wherever the signal landed (Inspect returns
+    cancelled logs from inside a task, or the event loop raises KeyboardInterrupt elsewhere)."""
+    from run_eval.runner.run.interrupt import describe
+
+    return [f"{describe()} before every task finished; no result file was written; finish the run with "
+            f"the same command and --resume (Inspect logs so far: {log_dir})"]
 
 
 def execute(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) -> RunOutcome:
@@ -89,12 +99,7 @@ def execute(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) ->
         by_task.update({b.spec.task_id: log for b, log in zip(fresh, new)})
     logs = [by_task.get(b.spec.task_id) for b in built]
     if any(log is None or log.status == "cancelled" for log in logs):
-        from run_eval.runner.run.interrupt import describe
-
-        raise RunInterrupted(
-            [f"{describe()} before every task finished; no result file was written; finish the run with "
-             f"the same command and --resume (Inspect logs so far: {req.log_dir})"]
-        )
+        raise RunInterrupted(stopped_line(req.log_dir))
     failures = []
     for b, log in zip(built, logs):
         # fail_on_error=False keeps Inspect from printing tracebacks; an errored sample
