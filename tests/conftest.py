@@ -14,6 +14,9 @@ _HOME = Path(tempfile.mkdtemp(prefix="run-eval-tests-"))
 # kept between sessions: the tiny model, rebuilt only when its recipe changes (runner/models/tiny.py)
 _MODEL_CACHE = Path(os.environ.get("RUN_EVAL_TEST_CACHE")
                     or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "run-eval-tests")
+# pytest-xdist's workers inherit the environment set below, XDG_CACHE_HOME included: named here,
+# they share the user's model cache instead of each session training the tiny models again
+os.environ["RUN_EVAL_TEST_CACHE"] = str(_MODEL_CACHE)
 os.environ.update(
     {
         "HF_HOME": str(_HOME / "hf"),
