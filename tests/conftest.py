@@ -155,6 +155,19 @@ def run_inproc(*args: str, cwd: Path, env: dict | None = None) -> subprocess.Com
     return subprocess.CompletedProcess(["run-eval", *args], code, out.getvalue(), err.getvalue())
 
 
+def wait_for_calls(proc: subprocess.Popen, calls: Path, n: int) -> None:
+    """Wait until a run with ``RUN_EVAL_TEST_HOLD_AFTER=n`` (tests/testmodels.py) has written its
+    n-th line to ``calls``: an event, not a time. The run is then held mid-run, still going."""
+    import time
+
+    deadline = time.time() + 300  # a bound on a stuck run, not a wait for the signal's moment
+    while time.time() < deadline and proc.poll() is None and \
+            (not calls.exists() or len(calls.read_text().splitlines()) < n):
+        time.sleep(0.1)
+    assert proc.poll() is None, proc.communicate()
+    assert len(calls.read_text().splitlines()) == n  # mid-run: n samples generated, the next ones held
+
+
 def assert_clean_error(proc: subprocess.CompletedProcess, *needles: str) -> None:
     """A failed command: non-zero, `run-eval: error:` lines, no traceback anywhere."""
     out = proc.stdout + proc.stderr

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from run_eval.tasks.source import resolve_benchmark
 from run_eval.tasks.spec import load_spec
 
 from benchdata import FIXTURES
-from conftest import assert_clean_error, run_inproc
+from conftest import assert_clean_error, run_inproc, wait_for_calls
 
 
 def read_results(path: Path) -> list[dict]:
@@ -191,16 +190,11 @@ def test_interrupt_leaves_no_result(tmp_path, example_copy, tiny_model):
         env={**os.environ, "RUN_EVAL_TEST_HOLD_AFTER": "3", "RUN_EVAL_TEST_CALLS": str(calls)},
     )
     try:
-        deadline = time.time() + 300  # a bound on a stuck run, not a wait for the signal's moment
-        while time.time() < deadline and proc.poll() is None and \
-                (not calls.exists() or len(calls.read_text().splitlines()) < 3):
-            time.sleep(0.1)
-        assert proc.poll() is None, proc.communicate()
-        assert len(calls.read_text().splitlines()) == 3  # mid-run: 3 samples generated, the next ones held
+        wait_for_calls(proc, calls, 3)
         os.killpg(proc.pid, signal.SIGINT)
         out, err = proc.communicate(timeout=300)
     finally:
-        if proc.poll() is None:  # a held run never ends by itself
+        if proc.poll() is None:  # a held run that the signal did not stop
             os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate()
     assert proc.returncode == 130, out + err

@@ -9,14 +9,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import yaml
 from inspect_ai.log import read_eval_log
 
-from conftest import EXAMPLE, REPO, assert_clean_error, run_cli, run_inproc, secret_leaks
+from conftest import EXAMPLE, REPO, assert_clean_error, run_cli, run_inproc, secret_leaks, wait_for_calls
 from hubserver import FakeHub
 
 TEST_MODELS = REPO / "tests" / "testmodels.py"
@@ -113,16 +112,11 @@ def stopped_and_resumed(tiny_model, tmp_path_factory):
                                env={**os.environ, **env, "RUN_EVAL_TEST_HOLD_AFTER": "8",
                                     "RUN_EVAL_TEST_CALLS": str(calls)})
     try:
-        deadline = time.time() + 300  # a bound on a stuck run, not a wait for the signal's moment
-        while time.time() < deadline and stopped.poll() is None and \
-                (not calls.exists() or len(calls.read_text().splitlines()) < 8):
-            time.sleep(0.1)
-        assert stopped.poll() is None, stopped.communicate()
-        assert len(calls.read_text().splitlines()) == 8
+        wait_for_calls(stopped, calls, 8)
         stopped.send_signal(signal.SIGTERM)
         s_out, s_err = stopped.communicate(timeout=300)
     finally:
-        if stopped.poll() is None:  # a held run never ends by itself
+        if stopped.poll() is None:  # a held run that the signal did not stop
             stopped.kill()
             stopped.communicate()
     after_stop = sorted(p.relative_to(work / "run").as_posix() for p in (work / "run").rglob("*"))
