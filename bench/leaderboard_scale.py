@@ -57,15 +57,16 @@ def result_file(i: int, key, rng: random.Random) -> bytes:
     return dump_raw([{**entry, "verifyToken": sign(claims, key)}]).encode()
 
 
-def time_board(hub: FakeHub, work: Path, runs: int, workers: int) -> list[float]:
+def time_board(hub: FakeHub, work: Path, runs: int, workers: int, max_commits: int | None = None) -> list[float]:
     exe = shutil.which("run-eval") or "run-eval"
     times = []
     for r in range(runs):
         env = {**os.environ, "HF_ENDPOINT": hub.url, "HF_HUB_OFFLINE": "0", "HF_TOKEN": TOKEN,
                "HF_HOME": str(work / f"hf-{r}"), "RUN_EVAL_HOME": str(work / "home")}
         start = time.perf_counter()
-        proc = subprocess.run([exe, "leaderboard", "org/bench", "--json", "--workers", str(workers)], env=env, capture_output=True, text=True,
-                              cwd=work, stdin=subprocess.DEVNULL)
+        extra = [] if max_commits is None else ["--max-commits", str(max_commits)]
+        proc = subprocess.run([exe, "leaderboard", "org/bench", "--json", "--workers", str(workers), *extra], env=env,
+                              capture_output=True, text=True, cwd=work, stdin=subprocess.DEVNULL)
         times.append(time.perf_counter() - start)
         if proc.returncode != 0:
             raise SystemExit(proc.stderr)
@@ -77,12 +78,15 @@ def main() -> None:
     ap.add_argument("--models", default="100,300,1000")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--workers", default="8", help="comma-separated: each N is timed with each (side by side)")
+    ap.add_argument("--max-commits", default="default",
+                    help="comma-separated --max-commits values (history read per model; 0: none; default: the "
+                    "command's own), each timed side by side")
     args = ap.parse_args()
     rng = random.Random(0)
     with tempfile.TemporaryDirectory(prefix="run-eval-bench-lb-") as tmp:
         work = Path(tmp)
         key = generate_key(work / "key.pem")
-        print(f"{'models':>7} {'workers':>7} {'median s':>9} {'s/model':>8}  runs")
+        print(f"{'models':>7} {'workers':>7} {'history':>8} {'median s':>9} {'s/model':>8}  runs")
         for n in (int(x) for x in args.models.split(",")):
             hub = FakeHub(token=TOKEN)
             hub.start()
@@ -93,9 +97,11 @@ def main() -> None:
             hub.set_leaderboard("org/bench", [{"modelId": f"org/model-{i:05d}", "value": 0.5,
                                                "filename": "bench.yaml"} for i in range(n)])
             for workers in (int(w) for w in args.workers.split(",")):
-                times = time_board(hub, work, args.runs, workers)
-                med = statistics.median(times)
-                print(f"{n:>7} {workers:>7} {med:>9.2f} {med / n:>8.4f}  {', '.join(f'{t:.2f}' for t in times)}")
+                for mc in args.max_commits.split(","):
+                    times = time_board(hub, work, args.runs, workers, None if mc == "default" else int(mc))
+                    med = statistics.median(times)
+                    print(f"{n:>7} {workers:>7} {mc:>8} {med:>9.2f} {med / n:>8.4f}  "
+                          f"{', '.join(f'{t:.2f}' for t in times)}")
             hub.stop()
 
 

@@ -28,7 +28,7 @@ from run_eval.runner.publish.record import DEFAULT_MAX_COMMITS
               "or a Hub dataset id) whose declared task ids the entries are checked against (the Hub: the "
               "dataset's own eval.yaml).")
 @click.option("--tolerance", type=click.FloatRange(min=0.0, max=1.0), default=0.05, show_default=True,
-              help="How far (as a fraction) a value may lie outside a signed entry's 95%% interval and still be "
+              help="How far (as a fraction) a value may lie outside a signed entry's 95% interval and still be "
                    "consistent with it.")
 @click.option("--max-commits", type=click.IntRange(min=0), default=DEFAULT_MAX_COMMITS, show_default=True,
               help="Hub: commits of each model's history read to mark rewritten values (0: none).")

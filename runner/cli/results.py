@@ -22,7 +22,7 @@ from run_eval.runner.errors import EXIT_FAILED, fail
 @click.option("--max-commits", type=click.IntRange(min=1), default=50, show_default=True,
               help="--history: the newest commits read at most (said when the history is cut).")
 @click.option("--tolerance", type=click.FloatRange(min=0.0, max=1.0), default=0.05, show_default=True,
-              help="How far (as a fraction) a value may lie outside a signed entry's 95%% interval and still be "
+              help="How far (as a fraction) a value may lie outside a signed entry's 95% interval and still be "
                    "consistent with it.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def results_command(model_repo: str, trust: Any, closed: bool, history: bool, max_commits: int, tolerance: float,
