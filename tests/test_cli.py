@@ -324,3 +324,28 @@ def test_a_run_refuses_a_signing_key_its_own_trust_store_revoked(tmp_path, examp
     assert_clean_error(proc, f"your signing key {kid[:12]}… is revoked in", "run-eval keys generate --force")
     assert proc.returncode == 2
     assert not (tmp_path / "logs").exists() and not (tmp_path / ".eval_results").exists()
+
+
+def test_a_table_shows_strangers_text_as_written(monkeypatch):
+    """Cells come from strangers' files (notes, source names): at a terminal they are shown as
+    written, never read as rich markup (a "[/bold]" would fail the table, a "[link=...]" would
+    make a hyperlink)."""
+    import io
+    import sys
+
+    from run_eval.runner.cli.output import print_rows
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    out = Terminal()
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setenv("COLUMNS", "200")
+    hostile = ["[/bold] closes nothing", "[link=https://evil.example]click[/link]", "[red]not red[/red]"]
+    print_rows(("model", "notes", "status"), [("org/m", h, "unsigned") for h in hostile], title="[b]t[/b]",
+               status_column=2, footer=["[/] footer"], errors=["[link=x]e[/link]"])
+    text = out.getvalue()
+    for h in [*hostile, "[b]t[/b]", "[/] footer", "[link=x]e[/link]"]:
+        assert h in text, (h, text)
+    assert "\x1b]8;" not in text  # no terminal hyperlink

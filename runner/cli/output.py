@@ -52,23 +52,26 @@ def print_rows(columns: Sequence[str], rows: Sequence[Sequence[str]], *, title: 
     ``footer``: closing lines (counts)."""
     if as_table() and len(rows) <= TABLE_MAX_ROWS:
         from rich.console import Console
+        from rich.markup import escape
         from rich.table import Table
 
         console = Console()
         if rows:
-            table = Table(title=title, title_justify="left")
+            # cells hold strangers' text (notes, source names, model ids): shown as written, never
+            # read as rich markup (a "[/]" would fail the table, a "[link=...]" make a hyperlink)
+            table = Table(title=escape(title) if title else None, title_justify="left")
             for col in columns:
-                table.add_column(col, overflow="fold")
+                table.add_column(escape(col), overflow="fold")
             for row in rows:
-                cells = [str(c) for c in row]
+                cells = [escape(str(c)) for c in row]
                 if status_column is not None:
-                    cells[status_column] = BADGES.get(cells[status_column], cells[status_column])
+                    cells[status_column] = BADGES.get(str(row[status_column]), cells[status_column])
                 table.add_row(*cells)
             console.print(table)
         for e in errors:
-            console.print(f"run-eval: error: {e}", style="red", highlight=False, soft_wrap=True)
+            console.print(f"run-eval: error: {e}", style="red", highlight=False, soft_wrap=True, markup=False)
         for line in footer:
-            console.print(line, highlight=False, soft_wrap=True)
+            console.print(line, highlight=False, soft_wrap=True, markup=False)
         return
     lines = ["\t".join(columns)] if rows else []
     lines += ["\t".join(_plain(c) for c in row) for row in rows]

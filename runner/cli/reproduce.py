@@ -80,6 +80,7 @@ def reproduce_command(target: str, task: str | None, benchmark: str | None, mode
         click.echo(json.dumps({"entries": [o.as_dict() for o in outcomes]}, indent=2))
     else:
         from rich.console import Console
+        from rich.markup import escape
         from rich.table import Table
 
         console = Console()
@@ -89,8 +90,8 @@ def reproduce_command(target: str, task: str | None, benchmark: str | None, mode
                 continue
             c = o.comparison
             for w in o.warnings:
-                console.print(f"warning: {w}", style="yellow", highlight=False)
-            t = Table(title=f"{o.task_id}: {o.verdict}" + (" (judge differs)" if o.judge_differs else ""),
+                console.print(f"warning: {w}", style="yellow", highlight=False, markup=False)
+            t = Table(title=escape(f"{o.task_id}: {o.verdict}") + (" (judge differs)" if o.judge_differs else ""),
                       title_justify="left")
             for col in ("", "score", "95% CI"):
                 t.add_column(col)
@@ -101,10 +102,10 @@ def reproduce_command(target: str, task: str | None, benchmark: str | None, mode
                 t.add_row(f"Δ ({c.kind}, n={c.n})", f"{c.delta:+.4f}", f"[{c.ci[0]:+.4f}, {c.ci[1]:+.4f}]")
                 t.add_row("SE / z", f"{c.se:.4f}", "" if c.z is None else f"z = {c.z:+.2f}")
             console.print(t)
-            console.print(o.why, highlight=False)
+            console.print(o.why, highlight=False, markup=False)
             if c is not None and c.changed_samples:
                 console.print(f"samples whose score changed: {', '.join(c.changed_samples[:20])}"
-                              + (" …" if len(c.changed_samples) > 20 else ""), highlight=False)
+                              + (" …" if len(c.changed_samples) > 20 else ""), highlight=False, markup=False)
     if html_file:
         atomic_write_text(html_file, reproduce_page(outcomes))
     verdicts = {o.verdict for o in outcomes}
@@ -119,22 +120,23 @@ def _num(value: float | None) -> str:
 def _print_claim(console: Any, o: Any) -> None:
     """An unsigned entry's check: the claim as published and on the measured scale, the
     measured value and its 95% interval, and that the claim's method is unknown."""
+    from rich.markup import escape
     from rich.table import Table
 
     for w in o.warnings:
-        console.print(f"warning: {w}", style="yellow", highlight=False)
+        console.print(f"warning: {w}", style="yellow", highlight=False, markup=False)
     c, m = o.claim, o.measured
-    t = Table(title=f"{o.task_id}: {o.verdict} (unsigned claim: its method is unknown, so it cannot be reproduced, "
-              "only found consistent or not)", title_justify="left")
+    t = Table(title=escape(f"{o.task_id}: {o.verdict}") + " (unsigned claim: its method is unknown, so it cannot be "
+              "reproduced, only found consistent or not)", title_justify="left")
     for col in ("", "value", "95% CI"):
         t.add_column(col)
     source = f", source {c['source_name']!r}" if c.get("source_name") else ""
-    t.add_row(f"claimed ({c['file']}{source})", f"{c['published_value']} ({c['scale']})", "")
+    t.add_row(escape(f"claimed ({c['file']}{source})"), escape(f"{c['published_value']} ({c['scale']})"), "")
     t.add_row("claimed, on the measured scale", _num(c["value"]), "")
     ci = m.get("ci95")
     t.add_row(f"measured (declared method, n={m['n']})", _num(m["value"]),
               f"[{ci[0]:.4f}, {ci[1]:.4f}]" if ci else "none")
     console.print(t)
-    console.print(o.why, highlight=False)
+    console.print(o.why, highlight=False, markup=False)
     if o.published:
-        console.print(f"opened pull request {o.published}: {o.note}", highlight=False)
+        console.print(f"opened pull request {o.published}: {o.note}", highlight=False, markup=False)
