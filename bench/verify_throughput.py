@@ -1,15 +1,20 @@
 """Throughput of `run-eval verify`, start-up included, against raw Ed25519 verification.
 
-    python bench/verify_throughput.py [-n 1000] [--runs 5] [--cpu 0] [--exe PATH] [--dir DIR]
+    python bench/verify_throughput.py [-n 1000] [--runs 5] [--cpu LIST] [--exe PATH] [--dir DIR]
 
-(a) times ``taskset -c CPU run-eval verify --trust DIR/trust.yaml DIR`` as a subprocess
-    (stdout to a pipe, as in a script or CI), median of --runs, over N result files of one
-    signed entry each (made by bench/make_signed_results.py);
+(a) times ``run-eval verify --jobs 1 --trust DIR/trust.yaml DIR`` (one worker: the path
+    before #22) and ``run-eval verify --trust DIR/trust.yaml DIR`` (the default: one worker
+    per core from 128 files on) side by side, alternating, as subprocesses (stdout to a
+    pipe, as in a script or CI), median of --runs, over N result files of one signed entry
+    each (made by bench/make_signed_results.py); with --cpu, under ``taskset -c LIST``;
 (b) times ``run-eval verify FILE`` on one of those files (start-up cost), and
     ``run-eval --help``;
-(c) times raw Ed25519 verification of the same N signatures in this process with
+(c) times the per-entry path in this process: ``verify_paths`` (one worker) over N files of
+    two entries each, best of --runs (no start-up, no printing);
+(d) times raw Ed25519 verification of the same N signatures in this process with
     ``cryptography`` (no JWS, no YAML: the floor set by the crypto),
-and prints files/s, entries/s, raw verify/s and the ratio of the two rates.
+and prints files/s, entries/s, the ratio all cores : one worker, raw verify/s and the
+ratio of run-eval's rate to the raw rate.
 """
 
 from __future__ import annotations
@@ -86,11 +91,36 @@ def raw_verify_rate(files: list[Path]) -> tuple[int, float]:
     return len(jobs), len(jobs) / best
 
 
+def per_entry_path(files: list[Path], out: Path, trust: Path, runs: int) -> tuple[float, int]:
+    """Best time of ``verify_paths`` (one worker, this process) over len(files) result files
+    of two entries each (file i and file i+1 of ``files`` together), and the entry count."""
+    import gc
+
+    from run_eval.signing.trust import load_trust_stores
+    from run_eval.signing.verify import verify_paths
+
+    folder = out / ".eval_results"
+    folder.mkdir(parents=True)
+    for i, f in enumerate(files):
+        (folder / f.name).write_bytes(f.read_bytes() + files[(i + 1) % len(files)].read_bytes())
+    store = load_trust_stores([trust])
+    verify_paths([out], trust=store, jobs=1)  # warm: imports, the key cache, the page cache
+    gc.freeze()
+    best, count = float("inf"), 0
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        report = verify_paths([out], trust=store, jobs=1)
+        best = min(best, time.perf_counter() - t0)
+        count = len(report.entries)
+        assert report.ok and {e.status for e in report.entries} == {"verified"}
+    return best, count
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-n", type=int, default=1000, help="result files (one entry each; default 1000)")
     ap.add_argument("--runs", type=int, default=5, help="timed runs per command (median; default 5)")
-    ap.add_argument("--cpu", default="0", help="taskset CPU list (default 0; '' for no taskset)")
+    ap.add_argument("--cpu", default="", help="taskset CPU list, e.g. 0 (default: no taskset, every core)")
     ap.add_argument("--exe", help="the run-eval command (default: run-eval beside this python)")
     ap.add_argument("--dir", type=Path, help="use (or create) the result files here instead of a temp folder")
     args = ap.parse_args()
@@ -113,27 +143,40 @@ def main() -> None:
     trust = work / "trust.yaml"
 
     folder_cmd = [*pin, *exe, "verify", "--trust", str(trust), str(work)]
+    serial_cmd = [*pin, *exe, "verify", "--jobs", "1", "--trust", str(trust), str(work)]
     file_cmd = [*pin, *exe, "verify", "--trust", str(trust), str(files[0])]
     help_cmd = [*pin, *exe, "--help"]
     cwd = home  # a neutral folder: `python -m run_eval` must not pick up a checkout from the cwd
     time_command(folder_cmd, 1, env, cwd)  # warm the page cache
-    folder, folder_cpu = time_command(folder_cmd, args.runs, env, cwd)
+    # alternate the two, so that a change of the machine's other load touches both alike
+    timed: dict[str, list[tuple[float, float]]] = {"serial": [], "parallel": []}
+    for _ in range(args.runs):
+        timed["serial"].append(time_command(serial_cmd, 1, env, cwd))
+        timed["parallel"].append(time_command(folder_cmd, 1, env, cwd))
+    serial, serial_cpu = (statistics.median(t[k] for t in timed["serial"]) for k in (0, 1))
+    folder, folder_cpu = (statistics.median(t[k] for t in timed["parallel"]) for k in (0, 1))
     single, single_cpu = time_command(file_cmd, args.runs, env, cwd)
     helps, helps_cpu = time_command(help_cmd, args.runs, env, cwd)
+    two_entry, two_entries = per_entry_path(files, Path(tmp.name) / "two", trust, args.runs)
     entries, raw_rate = raw_verify_rate(files)
     load = os.getloadavg()[0]
+    n = len(files)
 
-    print(f"machine: {os.cpu_count()} cores, load average {load:.2f}; python {sys.version.split()[0]}; "
-          f"pinned: {' '.join(pin) or 'no'}")
-    print(f"command: {' '.join(folder_cmd)}")
-    print(f"verify folder ({len(files)} files, {entries} entries): median {folder:.3f} s wall, "
-          f"{folder_cpu:.3f} s CPU, of {args.runs}")
-    print(f"  files/s:   {len(files) / folder:,.0f} (wall), {len(files) / folder_cpu:,.0f} (CPU)")
-    print(f"  entries/s: {entries / folder:,.0f} (wall), {entries / folder_cpu:,.0f} (CPU)")
+    print(f"machine: {os.cpu_count()} cores ({len(os.sched_getaffinity(0))} usable), load average {load:.2f}; "
+          f"python {sys.version.split()[0]}; pinned: {' '.join(pin) or 'no'}")
+    print(f"verify folder ({n} files, {entries} entries), median of {args.runs}, alternating:")
+    print(f"  one worker  ({' '.join(serial_cmd[len(pin):len(pin) + len(exe) + 3])} ...): {serial:.3f} s wall, "
+          f"{serial_cpu:.3f} s CPU; {n / serial:,.0f} files/s, {entries / serial:,.0f} entries/s")
+    print(f"  all cores   ({' '.join(folder_cmd[len(pin):len(pin) + len(exe) + 1])} ...): {folder:.3f} s wall, "
+          f"{folder_cpu:.3f} s CPU; {n / folder:,.0f} files/s, {entries / folder:,.0f} entries/s")
+    print(f"  ratio files/s all cores : one worker = {serial / folder:.2f}")
     print(f"verify one file:  median {single:.3f} s wall, {single_cpu:.3f} s CPU   ({' '.join(file_cmd)})")
     print(f"run-eval --help:  median {helps:.3f} s wall, {helps_cpu:.3f} s CPU   ({' '.join(help_cmd)})")
+    print(f"per-entry path (verify_paths in-process, one worker, best of {args.runs}): {two_entry:.3f} s per "
+          f"{n:,} two-entry files ({two_entries} entries; {two_entry / two_entries * 1e6:.0f} us per entry)")
     print(f"raw Ed25519 verify (cryptography, in-process, best of 5): {raw_rate:,.0f} verify/s")
-    print(f"ratio run-eval verify entries/s (wall) : raw verify/s = {entries / folder / raw_rate:.3f}")
+    print(f"ratio run-eval verify entries/s (wall, all cores) : raw verify/s (one core) = "
+          f"{entries / folder / raw_rate:.3f}")
     tmp.cleanup()
 
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
-from dataclasses import dataclass, field
+import sys
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Literal
 
@@ -249,33 +250,123 @@ def load_entries(path: Path) -> list[Any]:
 OnlineCheck = Callable[[Claims], Check]
 
 
+# Workers pay for themselves from about this many files on: forking them and sending their
+# verdicts back costs about what verifying 100 files does (measured: BENCHMARKS.md section 3).
+PARALLEL_MIN_FILES = 128
+_CHUNK_MAX = 64  # files per task sent to a worker: big enough to amortise, small enough to balance
+
+
+def cores() -> int:
+    """The cores this process may run on (``taskset`` counts), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def verify_paths(paths: list[Path], *, trust: TrustStore, model_id: str | None = None,
-                 logs: list[Path] | None = None, online: OnlineCheck | None = None) -> Report:
+                 logs: list[Path] | None = None, online: OnlineCheck | None = None,
+                 jobs: int | None = 1) -> Report:
     """Every entry of the result files under ``paths``, decided, plus the evidence of
     ``logs`` and, when given, the ``online`` check (runner/remote/online.py; this package
-    makes no network call) for each entry whose signature holds."""
+    makes no network call) for each entry whose signature holds.
+
+    ``jobs`` worker processes decide the files (None: one per core when there are at least
+    PARALLEL_MIN_FILES files, else 1); the report is the same, in the same order, except
+    that verdicts decided in a worker come back without their typed ``claims`` (sending
+    them back would cost more than deciding). With ``logs`` or ``online`` the checks need
+    the claims, so everything is decided here, in this process."""
     report = Report()
     files, report.problems = find_result_files(paths)
     logs_by = _index_logs(logs or [], report.problems)
     used_logs: set[Path] = set()
-    for f in files:
-        try:
-            entries = load_entries(f)
-        except ValueError as ex:
-            report.problems.append(str(ex))
+    workers = _workers(jobs, len(files)) if not logs_by and online is None else 1
+    decided = _decide_in_workers(files, trust, model_id, workers) if workers > 1 else \
+        (_decide_file(f, trust, model_id) for f in files)
+    for problem, entries in decided:
+        if problem is not None:
+            report.problems.append(problem)
             continue
-        for i, raw in enumerate(entries):
-            v = decide(raw, trust, model_id=model_id)
+        for e in entries:
             checks = []
-            if logs_by and v.claims is not None:
-                checks.append(check_evidence(v.claims, logs_by, used_logs))
-            if online is not None and v.claims is not None:
-                checks.append(online(v.claims))
-            report.entries.append(EntryReport(str(f), i, v, tuple(checks)))
+            if logs_by and e.verdict.claims is not None:
+                checks.append(check_evidence(e.verdict.claims, logs_by, used_logs))
+            if online is not None and e.verdict.claims is not None:
+                checks.append(online(e.verdict.claims))
+            report.entries.append(EntryReport(e.file, e.index, e.verdict, tuple(checks)) if checks else e)
     for path in sorted(set(logs_by.values()) - used_logs):
         report.problems.append(f"--log {path}: no entry's token names this log (by its sha256, or by its dataset, "
                                "task and model)")
     return report
+
+
+def _workers(jobs: int | None, files: int) -> int:
+    if jobs is None:
+        return min(cores(), files // (PARALLEL_MIN_FILES // 2)) if files >= PARALLEL_MIN_FILES else 1
+    return max(1, min(jobs, files))
+
+
+_Decided = tuple["str | None", list[EntryReport]]  # (why the file cannot be read, or None; its entries)
+
+
+def _decide_file(f: Path, trust: TrustStore, model_id: str | None) -> _Decided:
+    try:
+        entries = load_entries(f)
+    except ValueError as ex:
+        return str(ex), []
+    return None, [EntryReport(str(f), i, decide(raw, trust, model_id=model_id)) for i, raw in enumerate(entries)]
+
+
+def _decide_in_workers(files: list[Path], trust: TrustStore, model_id: str | None, workers: int):
+    """Yield _decide_file of each file, in order, decided by ``workers`` processes.
+
+    Ctrl-C: SIGINT is blocked while the workers are forked, so they start with it blocked
+    and then ignore it; only this process sees it (KeyboardInterrupt: one line and 130, as
+    without workers), and the workers end with their current chunk."""
+    import multiprocessing
+    import signal
+    from concurrent.futures import ProcessPoolExecutor
+
+    # fork: a worker starts with everything imported here (spawn would import it again)
+    ctx = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
+    size = max(1, min(_CHUNK_MAX, -(-len(files) // (workers * 4))))
+    chunks = [files[i:i + size] for i in range(0, len(files), size)]
+    blocked = hasattr(signal, "pthread_sigmask")
+    if blocked:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init, initargs=(trust, model_id))
+    try:
+        try:
+            results = pool.map(_decide_chunk, chunks)  # forks the workers (with SIGINT blocked)
+        finally:
+            if blocked:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # a Ctrl-C meanwhile lands now
+        for chunk in results:
+            yield from chunk
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+_WORKER: tuple[TrustStore, str | None] | None = None
+
+
+def _worker_init(trust: TrustStore, model_id: str | None) -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    global _WORKER
+    _WORKER = (trust, model_id)
+
+
+def _decide_chunk(files: list[Path]) -> list[_Decided]:
+    assert _WORKER is not None
+    trust, model_id = _WORKER
+    out = []
+    for f in files:
+        problem, entries = _decide_file(f, trust, model_id)
+        # the typed claims are left behind: unpickling them here would cost more than deciding
+        out.append((problem, [replace(e, verdict=replace(e.verdict, claims=None)) for e in entries]))
+    return out
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
+import os
+import shutil
+import signal
 import stat
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -16,7 +23,7 @@ from run_eval.signing.errors import KeyError_, TrustStoreError
 from run_eval.signing.keys import generate_key, load_key, load_or_create
 from run_eval.signing.token import check_signature, entry_hash
 from run_eval.signing.trust import load_trust, read_public_key_file
-from run_eval.signing.verify import decide
+from run_eval.signing.verify import PARALLEL_MIN_FILES, _workers, cores, decide
 
 from conftest import assert_clean_error, run_cli
 
@@ -180,3 +187,80 @@ def test_validity_window_uses_iat():
     k = TRUST.find(check_signature(GOOD["verifyToken"]).key.kid)
     at = dt.datetime.fromtimestamp(claims["iat"], dt.timezone.utc)
     assert k.window_problem(at) is None
+
+
+# ------------------------------------------------------------------ verify over many files, in worker processes
+
+def _many_results(root: Path) -> Path:
+    """Every corpus case (verified, signed, self-signed, unsigned, each way of being invalid)
+    twice, in two model folders, with a file that is not YAML among them."""
+    for model in ("a", "b"):
+        folder = root / model / ".eval_results"
+        folder.mkdir(parents=True)
+        for case in sorted((CORPUS / "cases").glob("*.yaml")):
+            (folder / case.name).write_bytes(case.read_bytes())
+    (root / "a" / ".eval_results" / "m_broken.yaml").write_text("not: [a list\n")
+    return root
+
+
+def test_verify_in_workers_says_exactly_what_one_process_says(tmp_path):
+    root = _many_results(tmp_path / "results")
+    trust = str(CORPUS / "trust.yaml")
+
+    def verify(*args: str) -> tuple:
+        proc = run_cli("verify", *args, "--trust", trust, str(root), cwd=tmp_path)
+        return proc.returncode, proc.stdout, proc.stderr
+
+    serial = verify("--json", "--jobs", "1")
+    assert serial[0] == 1 and "Traceback" not in serial[2]  # invalid entries and an unreadable file
+    report = json.loads(serial[1])
+    assert {e["status"] for e in report["entries"]} == {"verified", "signed", "self-signed", "unsigned", "invalid"}
+    per_copy = sum(len(yaml.safe_load(f.read_text())) for f in (CORPUS / "cases").glob("*.yaml"))
+    assert len(report["entries"]) == 2 * per_copy
+    assert report["problems"] == [f"{root / 'a' / '.eval_results' / 'm_broken.yaml'}: not a readable result file: "
+                                  "not valid YAML at line 2, column 1: did not find expected ',' or ']'; "
+                                  "fix the file or ask its author"]
+    assert verify("--json", "--jobs", "2") == serial
+    assert verify("--json", "--jobs", "5") == serial
+    assert verify("--jobs", "3") == verify("--jobs", "1")  # the plain lines too
+
+
+def test_verify_workers_threshold():
+    """A worker pays for itself only above PARALLEL_MIN_FILES files; --jobs N is taken as given."""
+    assert _workers(None, PARALLEL_MIN_FILES - 1) == 1
+    assert _workers(None, PARALLEL_MIN_FILES) == min(cores(), 2)
+    assert _workers(None, 100_000) == cores()
+    assert _workers(4, 3) == 3 and _workers(2, 100) == 2 and _workers(1, 100_000) == 1
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo") or not hasattr(os, "killpg"),
+                    reason="needs POSIX FIFOs and process groups")
+def test_ctrl_c_during_a_parallel_verify_is_one_line(tmp_path):
+    """Ctrl-C (SIGINT to the whole foreground group, workers included) while a worker waits on
+    a result file: one line, exit 130, no traceback from the command or from any worker. The
+    file is a FIFO, so the moment a worker opens it is an event the test can wait for."""
+    root = _many_results(tmp_path / "results")
+    fifo = root / "a" / ".eval_results" / "m_fifo.yaml"
+    os.mkfifo(fifo)
+    exe = shutil.which("run-eval")
+    proc = subprocess.Popen([*([exe] if exe else [sys.executable, "-m", "run_eval"]), "verify", "--jobs", "2",
+                             "--trust", str(CORPUS / "trust.yaml"), str(root)], cwd=tmp_path, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    writer: list = []
+    opening = threading.Thread(target=lambda: writer.append(open(fifo, "wb")), daemon=True)
+    opening.start()
+
+    def release_if_it_ends() -> None:  # a command that ends without reading the FIFO releases the opening
+        proc.wait()
+        os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+
+    threading.Thread(target=release_if_it_ends, daemon=True).start()
+    opening.join(300)  # returns when a worker opens the FIFO (or the command ended); 300 s bounds a stuck run
+    assert writer and proc.poll() is None, proc.communicate()
+    os.killpg(proc.pid, signal.SIGINT)
+    writer[0].close()  # the worker reads an empty file and ends its chunk
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 130, (out, err)
+    assert "Traceback" not in out + err and "KeyboardInterrupt" not in err, err
+    assert [line for line in err.splitlines() if line.strip()] == \
+        ["run-eval: interrupted; no result file was written"]
