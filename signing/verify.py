@@ -335,6 +335,7 @@ def _decide_in_workers(files: list[Path], trust: TrustStore, model_id: str | Non
     if blocked:
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init, initargs=(trust, model_id))
+    done = False
     try:
         try:
             results = pool.map(_decide_chunk, chunks)  # forks the workers (with SIGINT blocked)
@@ -343,8 +344,11 @@ def _decide_in_workers(files: list[Path], trust: TrustStore, model_id: str | Non
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # a Ctrl-C meanwhile lands now
         for chunk in results:
             yield from chunk
+        done = True
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        # every result read: wait for the workers to end (an executor left running at exit can
+        # print a traceback from its atexit hook); interrupted: drop what is pending
+        pool.shutdown(wait=done, cancel_futures=not done)
 
 
 _WORKER: tuple[TrustStore, str | None] | None = None
