@@ -59,14 +59,14 @@ def scale_notes(plan: Any) -> list[str]:
     so these will sort below every percentage there. Nothing when the board cannot be read."""
     from huggingface_hub import HfApi
 
-    from run_eval.runner.compare.scale import record_scale
+    from run_eval.runner.compare.scale import number, record_scale
 
     ours: dict[str, list[float]] = {}
     for f in plan.files:
         for e in f.entries:
-            ds, value = (e.get("dataset") or {}).get("id"), e.get("value")
-            if isinstance(ds, str) and isinstance(value, (int, float)) and not isinstance(value, bool):
-                ours.setdefault(ds, []).append(float(value))
+            ds, value = (e.get("dataset") or {}).get("id"), number(e.get("value"))
+            if isinstance(ds, str) and value is not None:
+                ours.setdefault(ds, []).append(value)
     out = []
     for ds, values in ours.items():
         if record_scale(values) != "fraction":
@@ -75,7 +75,7 @@ def scale_notes(plan: Any) -> list[str]:
             board = HfApi().get_dataset_leaderboard(ds)
         except Exception:  # no board for this benchmark, or none we may read: nothing to compare with
             continue
-        published = [float(r.value) for r in board if isinstance(r.value, (int, float))]
+        published = [v for r in board if (v := number(r.value)) is not None]
         if record_scale(published) in ("percent", "mixed"):
             out.append(f"run-eval: note: the Hub's leaderboard of {ds} lists values in percent, and these entries "
                        "are fractions (Inspect's values, as run-eval writes them), which it will sort below them; "

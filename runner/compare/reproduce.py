@@ -488,15 +488,14 @@ def claim_value(t: Target, record: list[Target]) -> tuple[Any, float, str, str]:
     """(the value as written, the value on the measured (Inspect's, fraction) scale, the claim's
     scale, the record's scale): the scale from the value itself, else from the repo's other
     values for the same benchmark (runner/compare/scale.py)."""
-    from run_eval.runner.compare.scale import convert, entry_scale, record_scale
+    from run_eval.runner.compare.scale import convert, entry_scale, number, record_scale
 
     published = t.raw.get("value")
-    if isinstance(published, bool) or not isinstance(published, (int, float)) or not math.isfinite(published):
+    if number(published) is None:
         raise ReproduceError(f"{t.where}: entry {_task(t)!r} has no numeric value ({published!r}): nothing to check")
     ds_id = (t.raw.get("dataset") or {}).get("id")
-    values = [float(o.raw["value"]) for o in record
-              if (o.raw.get("dataset") or {}).get("id") == ds_id and isinstance(o.raw.get("value"), (int, float))
-              and not isinstance(o.raw.get("value"), bool)]
+    values = [v for o in record
+              if (o.raw.get("dataset") or {}).get("id") == ds_id and (v := number(o.raw.get("value"))) is not None]
     rec = record_scale(values)
     scale = entry_scale(float(published), rec)
     return published, convert(float(published), scale, "fraction"), scale, rec

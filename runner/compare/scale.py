@@ -16,10 +16,23 @@ compared.
 
 from __future__ import annotations
 
-from typing import Iterable, Literal
+import math
+from typing import Any, Iterable, Literal
 
 Scale = Literal["fraction", "percent"]
 RecordScale = Literal["fraction", "percent", "mixed", "unknown"]
+
+
+def number(value: Any) -> float | None:
+    """A published ``value`` as a float when it is a finite number (not a bool, a string or NaN),
+    else None: what every reader of the record may put on a scale.
+
+    >>> number(75.8), number(3), number(True), number("80.2"), number(float("nan"))
+    (75.8, 3.0, None, None, None)
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
+        return None
+    return float(value)
 
 
 def evidence(value: float) -> Scale | None:

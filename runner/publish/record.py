@@ -21,11 +21,10 @@ each number before trusting it. Only ``read_history`` does I/O (through huggingf
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from run_eval.runner.compare.scale import RecordScale, Scale, convert, entry_scale, record_scale, shown_scale
+from run_eval.runner.compare.scale import RecordScale, Scale, convert, entry_scale, number, record_scale, shown_scale
 from run_eval.runner.compare.stats import claim_verdict
 
 DEFAULT_MAX_COMMITS = 50  # commits a history reads at most (newest first); said when cut
@@ -39,12 +38,6 @@ def _text(value: Any) -> str | None:
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     return str(value)
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
-        return None
-    return float(value)
 
 
 # ------------------------------------------------------------------ provenance
@@ -108,7 +101,7 @@ class OnScale:
     def of(cls, unsigned_values: Iterable[Any], *, signed: int = 0) -> "OnScale":
         """From the unsigned values as written and the number of signed entries (each a fraction:
         run-eval writes Inspect's values, and a token's value is never guessed from its size)."""
-        votes = [v for x in unsigned_values if (v := _number(x)) is not None] + [A_FRACTION] * signed
+        votes = [v for x in unsigned_values if (v := number(x)) is not None] + [A_FRACTION] * signed
         return cls(record_scale(votes), shown_scale(votes))
 
     def scale_of(self, value: Any, *, signed: bool) -> Scale:
@@ -116,11 +109,11 @@ class OnScale:
 
     def show(self, value: Any, *, signed: bool) -> Any:
         """``value`` on the shown scale (a value that is not a number: as written)."""
-        v = _number(value)
+        v = number(value)
         return value if v is None else convert(v, self.scale_of(v, signed=signed), self.shown)
 
     def fraction(self, value: Any, *, signed: bool) -> float | None:
-        v = _number(value)
+        v = number(value)
         return None if v is None else convert(v, self.scale_of(v, signed=signed), "fraction")
 
     def show_interval(self, ci: list[float] | None) -> list[float] | None:
@@ -162,7 +155,7 @@ def find_conflicts(items: Iterable[tuple[str, Any, Any, Provenance | None]]) -> 
     differ (beyond rounding: 10 significant digits), with every value and where it came from."""
     by: dict[tuple[str, str], list[tuple[Any, Any, Provenance | None]]] = {}
     for model, task_id, value, prov in items:
-        if _number(value) is not None:
+        if number(value) is not None:
             by.setdefault((model, repr(task_id)), []).append((task_id, value, prov))
     out = []
     for (model, _), seen in by.items():
