@@ -3,7 +3,8 @@ files' ``source.url``; each reduced to what the rules need, per sample.
 
 A folder's logs are the files Inspect itself lists as logs (``list_eval_logs``: ``.eval``
 files, and ``.json`` files named as Inspect names its logs), so what ``eval_set`` writes
-beside them (``logs.json``, ``eval-set.json``) is not taken for a log.
+beside them (``logs.json``, ``eval-set.json``) is not taken for a log; the shard logs of a
+``--shards`` run are left out where their merged log is there.
 """
 
 from __future__ import annotations
@@ -97,7 +98,21 @@ def folder_logs(folder: Path) -> list[Path]:
 
     logs = [Path(unquote(urlparse(info.name).path)) if info.name.startswith("file:") else Path(info.name)
             for info in list_eval_logs(str(folder), recursive=True)]
-    return sorted(p for p in logs if not p.name.startswith("."))
+    return sorted(p for p in without_merged_shards(logs) if not p.name.startswith("."))
+
+
+def without_merged_shards(logs: list[Path]) -> list[Path]:
+    """The listing without the shard logs (``<name>.shards/<k>/*.eval``, Inspect's layout for
+    shards, see runner/run/shards.py) whose merged log ``<name>.eval`` is in it: the merged log
+    holds their samples, and a run is read once (as ``inspect view`` lists them).
+
+    >>> [str(p) for p in without_merged_shards([Path("r/a.eval"), Path("r/a.shards/1/x.eval"),
+    ...                                          Path("r/b.shards/1/y.eval")])]
+    ['r/a.eval', 'r/b.shards/1/y.eval']
+    """
+    present = set(logs)
+    return [p for p in logs if not (p.parent.parent.name.endswith(".shards")
+                                    and p.parent.parent.with_name(p.parent.parent.name[:-7] + ".eval") in present)]
 
 
 def read_runs(args: list[str], skipped: Callable[[Path], None]) -> list[Run]:

@@ -118,7 +118,10 @@ def _cancelled(ex: BaseException) -> bool:
 
 
 def main(argv: list[str] | None = None) -> Any:
+    from run_eval.runner.launch import started_from_command_line
+
     debug = os.environ.get("RUN_EVAL_DEBUG") == "1"
+    started_from_command_line(argv)
     try:
         code = cli.main(args=argv, prog_name="run-eval", standalone_mode=False)
         sys.exit(code if isinstance(code, int) else 0)

@@ -13,7 +13,7 @@ import click
 from run_eval.runner.run.options import DEFAULT_SEED, RunOptions
 
 RUN_OPTIONS = ("task_ids", "limit", "epochs", "seed", "max_tokens", "temperature", "max_connections",
-               "model_args", "backend", "allow_errors", "no_lint", "lint_ignore", "judges")
+               "model_args", "backend", "allow_errors", "no_lint", "lint_ignore", "judges", "shards")
 JOB_OPTIONS = ("flavor", "job_timeout", "namespace", "package", "image", "results_repo")
 
 
@@ -59,6 +59,10 @@ def run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      "selected tasks, instead of the eval.yaml's: any Inspect model string, pinned like MODEL "
                      "(repeatable: several judges grade by majority vote). Recorded; a different judge is a "
                      "different method."),
+        click.option("--shards", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
+                     help="Split each task's samples over N Inspect evals (here: N worker processes, each on its "
+                     "share of the cores; --on hf-jobs: N jobs) and merge them into one result, the one a single "
+                     "process gives. Not recorded: it does not change the result."),
         click.option("--no-lint", is_flag=True,
                      help="Run even if `run-eval lint` finds errors in the benchmark's method (they are recorded "
                      "in the token). Default: lint errors stop the run before the model loads."),

@@ -39,12 +39,14 @@ EXIT_NOT_REPRODUCED, EXIT_BAD, EXIT_INCONCLUSIVE = 1, 2, 3
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write a report with a plot of both scores and their 95% intervals.")
+@click.option("--shards", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
+              help="Re-run over N worker processes (--on hf-jobs: N jobs), as run --shards N: the same result.")
 @trust_option
 @job_options
 def reproduce_command(target: str, task: str | None, benchmark: str | None, model_path: str | None,
                       benchmark_path: str | None, log_arg: str | None, samples: int | None, tolerance: float,
                       output_dir: Path | None, judges: tuple[str, ...], publish: bool, log_repo: str | None,
-                      as_json: bool, html_file: Path | None, trust: Any, where: str, job: Any) -> None:
+                      as_json: bool, html_file: Path | None, shards: int, trust: Any, where: str, job: Any) -> None:
     """Re-run TARGET's score from its verifyToken and say, with statistics, whether it holds.
 
     TARGET: a result file (or a folder with .eval_results/), or a Hub model repo org/name.
@@ -67,9 +69,9 @@ def reproduce_command(target: str, task: str | None, benchmark: str | None, mode
         outcomes = reproduce(target, task=task, benchmark=benchmark, model_path=model_path,
                              bench_path=benchmark_path, log_arg=log_arg, samples=samples, tolerance=tolerance,
                              output_dir=output_dir, trust=trust, judges=tuple(judges), publish=publish,
-                             log_repo=log_repo, remote=where != "local",
+                             log_repo=log_repo, remote=where != "local", shards=shards,
                              run=None if where == "local" else jobs_runner(
-                                 job, echo=lambda m: click.echo(m, err=True), trust=trust))
+                                 job, echo=lambda m: click.echo(m, err=True), trust=trust, shards=shards))
     except (ReproduceError, TasksError, ModelError) as ex:
         fail(ex.lines if hasattr(ex, "lines") else [str(ex)], EXIT_BAD)
     except ResultFileError as ex:

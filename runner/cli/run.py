@@ -37,9 +37,11 @@ from run_eval.tasks.errors import TasksError
 @click.option("--upload-results", metavar="ORG/NAME", hidden=True)
 @click.option("--expect-spec", "expect_spec", multiple=True, metavar="TASK=SHA256", hidden=True)
 @click.option("--sample-id", "sample_ids", multiple=True, metavar="ID", hidden=True)
+@click.option("--shard", metavar="K/N", hidden=True, callback=lambda _c, _p, v: parse_shard(v))
 def run_command(model: str, benchmark: str, options: RunOptions, resume: bool, log_dir: Path, output_dir: Path,
                 model_id: str | None, dataset_id: str | None, where: str, job: Any, detach: bool, push_pr: bool,
-                upload_results: str | None, expect_spec: tuple[str, ...], sample_ids: tuple[str, ...]) -> None:
+                upload_results: str | None, expect_spec: tuple[str, ...], sample_ids: tuple[str, ...],
+                shard: tuple[int, int] | None) -> None:
     """Evaluate MODEL on BENCHMARK and write OUTPUT_DIR/.eval_results/<benchmark>.yaml.
 
     \b
@@ -62,14 +64,27 @@ def run_command(model: str, benchmark: str, options: RunOptions, resume: bool, l
         submit_remote(model, benchmark, options, job, push_pr, detach, output_dir)
         return
     outcome = run_here(model, benchmark, options, resume=resume, log_dir=log_dir, output_dir=output_dir,
-                       model_id=model_id, dataset_id=dataset_id, expect_spec=expect_spec)
+                       model_id=model_id, dataset_id=dataset_id, expect_spec=expect_spec, shard=shard)
+    if outcome is None:  # one shard of a sharded run: its logs are the coordinator's to merge
+        return
     print_outcome(outcome)
     if upload_results or push_pr:
         after_job_run(outcome, upload_results, push_pr)
 
 
+def parse_shard(value: str | None) -> tuple[int, int] | None:
+    """``--shard K/N`` (a worker of ``--shards N``) as (k, n) counted from 0."""
+    if value is None:
+        return None
+    k, _, n = value.partition("/")
+    if not (k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n)):
+        raise click.BadParameter(f"{value!r}: expected K/N with 1 <= K <= N")
+    return int(k) - 1, int(n)
+
+
 def run_here(model: str, benchmark: str, options: RunOptions, *, resume: bool, log_dir: Path, output_dir: Path,
-             model_id: str | None, dataset_id: str | None, expect_spec: tuple[str, ...]) -> Any:
+             model_id: str | None, dataset_id: str | None, expect_spec: tuple[str, ...],
+             shard: tuple[int, int] | None = None) -> Any:
     from run_eval.runner.run import interrupt
     from run_eval.runner.run.execute import execute, stopped_line
     from run_eval.runner.run.request import RunFailed, RunInterrupted, RunRequest
@@ -77,8 +92,9 @@ def run_here(model: str, benchmark: str, options: RunOptions, *, resume: bool, l
     try:
         req = RunRequest(
             model, benchmark, options, log_dir=log_dir, output_dir=output_dir, model_id=model_id,
-            dataset_id=dataset_id, display=None if sys.stdout.isatty() else "plain",
-            expect_spec=dict(e.partition("=")[::2] for e in expect_spec), resume=resume,
+            dataset_id=dataset_id,
+            display="none" if shard is not None else None if sys.stdout.isatty() else "plain",
+            expect_spec=dict(e.partition("=")[::2] for e in expect_spec), resume=resume, shard=shard,
         )
         with interrupt.sigterm_as_interrupt():  # SIGTERM stops the run as Ctrl-C does (exit 143)
             return execute(req, notify=lambda msg: click.echo(f"run-eval: {msg}", err=True))

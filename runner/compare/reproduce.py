@@ -19,7 +19,7 @@ import math
 import random
 import re
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -380,8 +380,9 @@ def recorded_options(c: Claims, task_id: str, sample_ids: list | None, judges: t
     )
 
 
-def local_runner(forwarded_display: str | None = "none") -> Callable[..., Any]:
-    """Re-run one task in-process through the same code path as `run-eval run`."""
+def local_runner(forwarded_display: str | None = "none", shards: int = 1) -> Callable[..., Any]:
+    """Re-run one task in-process through the same code path as `run-eval run` (over
+    ``shards`` worker processes: the same result, runner/run/shards.py)."""
     from inspect_ai.log import read_eval_log
 
     from run_eval.runner.run.execute import execute
@@ -390,7 +391,7 @@ def local_runner(forwarded_display: str | None = "none") -> Callable[..., Any]:
     def run(model_arg: str, bench_arg: str, task_id: str, c: Claims, sample_ids: list | None,
             workdir: Path, judges: tuple[str, ...] = ()) -> Any:
         req = RunRequest(
-            model_arg, bench_arg, recorded_options(c, task_id, sample_ids, judges),
+            model_arg, bench_arg, replace(recorded_options(c, task_id, sample_ids, judges), shards=shards),
             log_dir=workdir / "logs", output_dir=workdir, model_id=c.model.id,
             dataset_id=c.dataset.id if c.dataset.pin != "hub" else None,
             display=forwarded_display,
@@ -401,7 +402,7 @@ def local_runner(forwarded_display: str | None = "none") -> Callable[..., Any]:
     return run
 
 
-def jobs_runner(job: Any, echo: Callable[[str], None], trust: TrustStore) -> Callable[..., Any]:
+def jobs_runner(job: Any, echo: Callable[[str], None], trust: TrustStore, shards: int = 1) -> Callable[..., Any]:
     """Re-run one task as an HF Job (the same `run-eval run` inside), then read its uploaded log."""
     from run_eval.runner.remote.submit import RemoteError, submit_run
 
@@ -409,7 +410,8 @@ def jobs_runner(job: Any, echo: Callable[[str], None], trust: TrustStore) -> Cal
             workdir: Path, judges: tuple[str, ...] = ()) -> Any:
         try:
             _, files = submit_run(model=model_arg, benchmark=bench_arg,
-                                  options=recorded_options(c, task_id, sample_ids, judges), job=job, push_pr=False,
+                                  options=replace(recorded_options(c, task_id, sample_ids, judges), shards=shards),
+                                  job=job, push_pr=False,
                                   detach=False, output_dir=workdir, echo=echo)
         except RemoteError as ex:
             raise ReproduceError(ex.lines) from None
@@ -654,7 +656,7 @@ def reproduce(target: str, *, task: str | None = None, benchmark: str | None = N
               samples: int | None = None, tolerance: float = 0.05, output_dir: Path | None = None,
               run: Callable[..., Any] | None = None, trust: TrustStore | None = None,
               judges: tuple[str, ...] = (), publish: bool = False, log_repo: str | None = None,
-              remote: bool = False) -> list[Any]:
+              remote: bool = False, shards: int = 1) -> list[Any]:
     """Each picked entry reproduced (a signed one: Outcome) or its value checked (an unsigned
     one of a Hub model repo: ClaimOutcome). Everything that can be refused is, before any run."""
     trust = trust if trust is not None else TrustStore()
@@ -676,7 +678,7 @@ def reproduce(target: str, *, task: str | None = None, benchmark: str | None = N
     if publish and not plans:
         raise ReproduceError("--publish: no picked entry is unsigned; --publish opens a PR with the check of a "
                              "published value that has no verifyToken")
-    run = run or local_runner()
+    run = run or local_runner(shards=shards)
     out: list[Any] = []
     for t in targets:
         workdir = output_dir or Path(tempfile.mkdtemp(prefix="run-eval-reproduce-"))

@@ -15,9 +15,7 @@ judge's branch asked for its commit), not once per graded task of every cell.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +27,7 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
+from run_eval.runner.launch import self_command
 from run_eval.runner.remote.submit import JobOptions
 from run_eval.runner.run.options import RunOptions
 from run_eval.signing.results import read_raw, result_path
@@ -190,10 +189,8 @@ def cell_done(cell: Cell, opts: SweepOptions) -> bool:
 
 
 def run_cell(cell: Cell, opts: SweepOptions) -> None:
-    exe = shutil.which("run-eval")
-    cmd = [exe] if exe else [sys.executable, "-m", "run_eval"]
     folder = opts.output_dir / cell.folder_name
-    cmd += ["run", cell.model, cell.benchmark, "--output-dir", str(folder), "--log-dir", str(folder / "logs"),
+    cmd = [*self_command(), "run", cell.model, cell.benchmark, "--output-dir", str(folder), "--log-dir", str(folder / "logs"),
             *opts.run_args]
     while cell.attempts <= opts.retries:
         cell.attempts += 1

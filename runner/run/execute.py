@@ -6,18 +6,19 @@ Inspect logs (the evidence) are kept either way.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from huggingface_hub import EvalResultEntry
 
 from run_eval.runner.errors import one_line
-from run_eval.runner.models.decoding import decoding_settings
+from run_eval.runner.models.decoding import Decoding, decoding_settings
 from run_eval.runner.models.judge import answered_by, bind_roles
 from run_eval.runner.models.providers import describe_local_model
 from run_eval.runner.models.reference import HF_PROVIDERS, LOCAL_PROVIDERS
 from run_eval.runner.run import resume
-from run_eval.runner.run.prepare import prepare
+from run_eval.runner.run.prepare import Prepared, prepare
 from run_eval.runner.run.record import (
     completed_at,
     errored_ids,
@@ -30,6 +31,7 @@ from run_eval.runner.run.record import (
 from run_eval.runner.run.request import RunFailed, RunInterrupted, RunOutcome, RunRequest
 from run_eval.signing.results import result_path, write_entries
 from run_eval.signing.token import sign
+from run_eval.tasks.build import BuiltTask
 
 # Inspect settings chosen for throughput (BENCHMARKS.md): no realtime sample buffer (a
 # sqlite database for live viewing that costs a few ms per sample); the .eval log, the
@@ -46,11 +48,43 @@ def stopped_line(log_dir: Path) -> list[str]:
             f"the same command and --resume (Inspect logs so far: {log_dir})"]
 
 
-def execute(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) -> RunOutcome:
-    from inspect_ai import eval as inspect_eval
+@dataclass(frozen=True)
+class Started:
+    """A prepared run with its decoding settings, its run record in each task, and its judges bound."""
+
+    p: Prepared
+    decoding: Decoding
+    model_roles: dict[str, Any]
+
+
+def execute(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) -> RunOutcome | None:
+    """Run, and sign the result: here in one Inspect process, over ``--shards N`` processes
+    (runner/run/sharded.py), or as one shard of such a run (``--shard K/N``: Inspect logs only,
+    no result: the run that started it merges and signs)."""
+    from run_eval.runner.run import sharded
 
     p = prepare(req, notify)
-    benchmark, spec, built, model = p.benchmark, p.spec, p.built, p.model
+    if req.options.shards > 1 and req.shard is None:
+        return sharded.run_sharded(req, p, notify)
+    s = start(req, p)
+    if req.shard is not None:
+        sharded.run_shard(req, s, notify)
+        return None
+    return finish(req, s, run_logs(req, s, notify))
+
+
+def start(req: RunRequest, p: Prepared) -> Started:
+    """The decoding settings, the run record kept in each task's metadata, the model loaded."""
+    s = records(req, p)
+    quiet_loading(p.model.provider, req.display)
+    if p.model.provider in LOCAL_PROVIDERS:
+        describe_local_model(s.decoding.model)  # loaded once (see providers.py)
+    return Started(p, s.decoding, bind_roles(p.judges, p.graders))  # a local judge loads here
+
+
+def records(req: RunRequest, p: Prepared) -> Started:
+    """The decoding settings and the run record kept in each task's metadata; no model loaded."""
+    model = p.model
     decoding = decoding_settings(
         model,
         seed=req.options.seed,
@@ -60,46 +94,63 @@ def execute(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) ->
         model_args=p.model_args,
         backend=req.options.backend,
     )
-    for b in built:
+    for b in p.built:
         b.task.metadata = (b.task.metadata or {}) | {
-            "run_eval": run_record(req, benchmark, spec, b, model, decoding.generate_config,
+            "run_eval": run_record(req, p.benchmark, p.spec, b, model, decoding.generate_config,
                                    decoding.model_args, decoding.mode, decoding.backend, p.findings,
                                    p.judges.get(b.spec.task_id))
         }
-    quiet_loading(model.provider, req.display)
-    if model.provider in LOCAL_PROVIDERS:
-        describe_local_model(decoding.model)  # loaded once (see providers.py)
-    model_roles = bind_roles(p.judges, p.graders)  # a local judge loads here
+    return Started(p, decoding, {})
+
+
+def run_logs(req: RunRequest, s: Started, notify: Callable[[str], None], *, built: list[BuiltTask] | None = None,
+             log_dir: Path | None = None, sample_ids: list[Any] | None = None) -> list[Any]:
+    """One Inspect log per task of ``built`` (default: every task), from one eval in ``log_dir``
+    over ``sample_ids`` (defaults: the run's); with --resume, reusing or continuing the logs
+    there. RunInterrupted when stopped before every task finished."""
+    built = s.p.built if built is None else built
+    log_dir = req.log_dir if log_dir is None else log_dir
+    sample_ids = req.sample_ids if sample_ids is None else sample_ids
     found = {}
     if req.resume:
-        found = resume.find_previous(req.log_dir, {b.spec.task_id: b.task.metadata["run_eval"] for b in built},
-                                     req.sample_ids)
-        resume.describe(found, [b.spec.task_id for b in built], req.log_dir, notify)
+        found = resume.find_previous(log_dir, {b.spec.task_id: b.task.metadata["run_eval"] for b in built},
+                                     sample_ids)
+        resume.describe(found, [b.spec.task_id for b in built], log_dir, notify)
     by_task: dict[str, Any] = {t: f.log for t, f in found.items() if f.finished}
     unfinished = [b for b in built if b.spec.task_id in found and b.spec.task_id not in by_task]
     fresh = [b for b in built if b.spec.task_id not in found]
     if unfinished:
         retried = resume.continue_logs([resume.retryable(found[b.spec.task_id].log, b.task) for b in unfinished],
-                                       log_dir=req.log_dir, display=req.display, settings=EVAL_SETTINGS)
+                                       log_dir=log_dir, display=req.display, settings=EVAL_SETTINGS)
         by_task.update({b.spec.task_id: log for b, log in zip(unfinished, retried)})
     if fresh and len(by_task) == len(found):  # (not after an interrupted retry)
+        from inspect_ai import eval as inspect_eval
+
         new = inspect_eval(
             [b.task for b in fresh],
-            model=decoding.model,
-            model_args=decoding.model_args,
-            limit=req.options.limit,
-            sample_id=req.sample_ids,
-            log_dir=str(req.log_dir),
+            model=s.decoding.model,
+            model_args=s.decoding.model_args,
+            limit=None if sample_ids else req.options.limit,  # (Inspect takes one or the other)
+            sample_id=sample_ids,
+            log_dir=str(log_dir),
             display=req.display,  # type: ignore[arg-type]
             fail_on_error=False,
-            model_roles=model_roles or None,
+            model_roles=s.model_roles or None,
             **EVAL_SETTINGS,
-            **decoding.generate_config,
+            **s.decoding.generate_config,
         )
         by_task.update({b.spec.task_id: log for b, log in zip(fresh, new)})
     logs = [by_task.get(b.spec.task_id) for b in built]
     if any(log is None or log.status == "cancelled" for log in logs):
         raise RunInterrupted(stopped_line(req.log_dir))
+    return logs
+
+
+def finish(req: RunRequest, s: Started, logs: list[Any]) -> RunOutcome:
+    """Judge each task's log (failed samples against --allow-errors), then sign one entry per
+    task and write the result file; RunFailed, and no result, if any task failed."""
+    p = s.p
+    benchmark, spec, built, model, decoding = p.benchmark, p.spec, p.built, p.model, s.decoding
     failures = []
     for b, log in zip(built, logs):
         # fail_on_error=False keeps Inspect from printing tracebacks; an errored sample

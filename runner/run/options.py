@@ -32,6 +32,7 @@ class RunOptions:
     no_lint: bool = False  # run even if lint finds errors in the method (recorded in the token)
     lint_ignore: tuple[str, ...] = ()  # lint rules whose errors do not stop the run (recorded in the token)
     judges: tuple[str, ...] = ()  # --judge: the models that grade model-graded scorers (runner/models/judge.py)
+    shards: int = 1  # --shards N: the samples split over N Inspect evals, merged (runner/run/shards.py); not recorded
 
     def argv(self) -> list[str]:
         """These options as ``run-eval run`` arguments.
@@ -51,4 +52,5 @@ class RunOptions:
         out += ["--no-lint"] if self.no_lint else []
         out += [a for r in self.lint_ignore for a in ("--lint-ignore", r)]
         out += [a for j in self.judges for a in ("--judge", j)]
+        out += ["--shards", str(self.shards)] if self.shards > 1 else []
         return out

@@ -33,6 +33,7 @@ class RunRequest:
     dataset_id: str | None = None
     display: str | None = None  # Inspect display type; None = Inspect's default
     expect_spec: dict[str, str] = field(default_factory=dict)  # task id -> fingerprint (jobs)
+    shard: tuple[int, int] | None = None  # (k, n), from 0: run only shard k of n into log_dir (runner/run/sharded.py)
     resume: bool = False  # continue this run's unfinished Inspect logs in log_dir (runner/run/resume.py)
     # a sentence put first in each entry's notes, from that task's result, before the entry is signed (so
     # the token binds it): `reproduce` of a published value says there what it checked and found

@@ -1,0 +1,266 @@
+"""``run-eval MODEL BENCHMARK --shards N`` on this machine: N worker processes, one result.
+
+The run that the user starts (the *coordinator*) prepares as any run does (benchmark and
+model pinned, lint, signing key), computes the run record and each task's shares
+(runner/run/shards.py), and starts N workers: ``run-eval run ... --shard K/N`` started the
+way this command was (runner/launch.py), each in a session of its own and on its share of
+the cores. A worker prepares again, loads the model, and runs its share of each task as an
+Inspect eval into the run folder, ``--resume`` included; it writes Inspect logs only, never
+a result. When every worker has ended, the coordinator takes each shard's log (the newest
+one made with exactly this run record and share), merges them into one log per task, and
+judges and signs that as one process's log (``finish`` in runner/run/execute.py).
+
+Faults: a worker that fails or is stopped does not stop the others; their logs stay in the
+run folder, no result is written, and the same command with ``--resume`` runs only what is
+missing (finished shards are reused, unfinished ones continued). Ctrl-C or SIGTERM stops
+every worker (each writes its cancelled log) and then the coordinator.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable
+
+from run_eval.runner.errors import one_line
+from run_eval.runner.launch import self_command
+from run_eval.runner.run import resume
+from run_eval.runner.run.request import RunFailed, RunInterrupted, RunOutcome, RunRequest
+from run_eval.runner.run.shards import (
+    Layout,
+    MergeError,
+    find_run,
+    inspect_ids,
+    manifest,
+    merge,
+    selected_ids,
+    split,
+    write_log,
+    write_manifest,
+)
+
+PROGRESS = "run-eval: shard"  # how a worker's progress lines start (the coordinator reads them)
+
+
+# ------------------------------------------------------------------------------- the worker
+
+
+def shares_of(req: RunRequest, built: list[Any], n: int) -> dict[str, list[list[str]]]:
+    """task id -> the N shares of the samples this run selects."""
+    return {b.spec.task_id: split(selected_ids(b.sample_ids(), req.options.limit, req.sample_ids), n,
+                                  seed=req.options.seed, task_id=b.spec.task_id) for b in built}
+
+
+def run_shard(req: RunRequest, s: Any, notify: Callable[[str], None]) -> None:
+    """``--shard K/N``: this shard's share of each task, as Inspect logs in the run folder."""
+    from run_eval.runner.run.execute import run_logs
+
+    assert req.shard is not None
+    k, n = req.shard
+    layout = Layout(req.log_dir)
+    shares = shares_of(req, s.p.built, n)
+    epochs = {b.spec.task_id: b.task.epochs or 1 for b in s.p.built}
+    failures = []
+    for b in s.p.built:
+        share = shares[b.spec.task_id][k]
+        if not share:
+            continue
+        _Progress.start(k, n, b.spec.task_id, len(share) * epochs[b.spec.task_id])
+        try:
+            (log,) = run_logs(req, s, notify, built=[b], log_dir=layout.shard_dir(b.spec.task_id, k),
+                              sample_ids=inspect_ids(share))
+        finally:
+            _Progress.stop()
+        if log.status != "success":
+            reason = log.error.message if log.error else log.status
+            failures.append(f"task {b.spec.task_id!r} {log.status}: {one_line(reason)} (Inspect log: {log.location})")
+    if failures:
+        raise RunFailed(failures)
+    print(f"{PROGRESS} {k + 1}/{n}: done", flush=True)
+
+
+class _Progress:
+    """A worker's progress, one line per sample on stdout, from Inspect's ``on_sample_end``
+    hook (registered once, active only while a shard runs)."""
+
+    current: tuple[int, int, str, int] | None = None
+    done = 0
+
+    @classmethod
+    def start(cls, k: int, n: int, task_id: str, total: int) -> None:
+        _register_hook()
+        cls.current, cls.done = (k, n, task_id, total), 0
+        print(f"{PROGRESS} {k + 1}/{n}: {task_id}: 0/{total} samples", flush=True)
+
+    @classmethod
+    def stop(cls) -> None:
+        cls.current = None
+
+    @classmethod
+    def sample_ended(cls) -> None:
+        if cls.current is not None:
+            k, n, task_id, total = cls.current
+            cls.done += 1
+            print(f"{PROGRESS} {k + 1}/{n}: {task_id}: {cls.done}/{total} samples", flush=True)
+
+
+_registered = False
+
+
+def _register_hook() -> None:
+    global _registered
+    if _registered:
+        return
+    from inspect_ai.hooks import Hooks, SampleEnd, hooks
+
+    @hooks(name="run_eval_shard_progress", description="run-eval: a shard's progress, for its coordinator")
+    class ShardProgress(Hooks):
+        def enabled(self) -> bool:
+            return _Progress.current is not None
+
+        async def on_sample_end(self, data: SampleEnd) -> None:
+            _Progress.sample_ended()
+
+    _registered = True
+
+
+# -------------------------------------------------------------------------- the coordinator
+
+
+@dataclass
+class Worker:
+    k: int
+    n: int
+    proc: subprocess.Popen[str]
+    output: Path  # the worker's stdout and stderr
+    last: str = "starting"  # its latest progress
+    lines: list[str] = field(default_factory=list)  # its error lines
+
+
+def run_sharded(req: RunRequest, p: Any, notify: Callable[[str], None]) -> RunOutcome:
+    from run_eval.runner.run.execute import finish, records
+
+    n = req.options.shards
+    s = records(req, p)
+    shares = shares_of(req, p.built, n)
+    by_task = {b.spec.task_id: b.task.metadata["run_eval"] for b in p.built}
+    content = manifest(n, by_task, shares)
+    layout = find_run(req.log_dir, content) if req.resume else None
+    if req.resume:
+        notify(f"--resume: continuing the sharded run in {layout.root}" if layout else
+               f"--resume: no sharded run in {req.log_dir} matches this one; running it from the start")
+    if layout is None:
+        layout = Layout.new(req.log_dir, n)
+        write_manifest(layout, content)
+    busy = [k for k in range(n) if any(shares[t][k] for t in shares)]
+    workers = [start_worker(req, layout, k, n) for k in busy]
+    notify(f"{len(workers)} shards running in {layout.root}")
+    failed = wait_for(workers, notify)
+    if failed:
+        raise RunFailed(failed + [f"the other shards' logs are kept in {layout.root}: finish the run with the same "
+                                  "command and --resume (only what is missing runs); no result file was written"])
+    logs = []
+    for b in p.built:
+        t = b.spec.task_id
+        shard_logs = []
+        for k, share in enumerate(shares[t]):
+            if not share:
+                continue
+            found = resume.find_previous(layout.shard_dir(t, k), {t: by_task[t]}, inspect_ids(share)).get(t)
+            if found is None:
+                raise RunFailed([f"task {t!r}, shard {k + 1}/{n}: no log of this run in {layout.shard_dir(t, k)}; "
+                                 "finish the run with the same command and --resume"])
+            shard_logs.append((k, found.log, share))
+        order = selected_ids(b.sample_ids(), req.options.limit, req.sample_ids)
+        try:
+            merged = merge(t, shard_logs, n, order, req.sample_ids, req.options.limit)
+        except MergeError as ex:
+            raise RunFailed([str(ex), "no result file was written"]) from None
+        logs.append(write_log(merged, layout.merged_log(t)))
+    return finish(req, s, logs)
+
+
+def worker_argv(req: RunRequest, layout: Layout, k: int, n: int) -> list[str]:
+    args = [*self_command(), "run", req.model, req.benchmark, *replace(req.options, shards=1).argv(),
+            "--shard", f"{k + 1}/{n}", "--log-dir", str(layout.root), "--output-dir", str(req.output_dir)]
+    args += ["--model-id", req.model_id] if req.model_id else []
+    args += ["--dataset-id", req.dataset_id] if req.dataset_id else []
+    args += [a for t, fp in sorted(req.expect_spec.items()) for a in ("--expect-spec", f"{t}={fp}")]
+    return args + (["--resume"] if req.resume else [])
+
+
+def core_share(k: int, n: int) -> set[int] | None:
+    """The cores worker k of n may use: a contiguous n-th of this process's (one each, in
+    turn, when there are more workers than cores); None where affinity is not supported."""
+    try:
+        cores = sorted(os.sched_getaffinity(0))
+    except AttributeError:
+        return None
+    if n >= len(cores):
+        return {cores[k % len(cores)]}
+    return set(cores[k * len(cores) // n:(k + 1) * len(cores) // n])
+
+
+def start_worker(req: RunRequest, layout: Layout, k: int, n: int) -> Worker:
+    output = layout.root / f"shard-{k + 1}.out"
+    out = open(output, "a", encoding="utf-8")
+    # a session of its own: a Ctrl-C at the terminal reaches the coordinator only, which stops
+    # each worker once (SIGTERM, which a worker takes as Ctrl-C) and waits for its log
+    proc = subprocess.Popen(worker_argv(req, layout, k, n), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, text=True, start_new_session=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    cores = core_share(k, n)
+    if cores:
+        try:
+            os.sched_setaffinity(proc.pid, cores)
+        except OSError:
+            pass  # it ended already, or the cores are not ours to give: it runs where the OS puts it
+    w = Worker(k, n, proc, output)
+    threading.Thread(target=_read, args=(w, out), daemon=True).start()
+    return w
+
+
+def _read(w: Worker, out: Any) -> None:
+    assert w.proc.stdout is not None
+    with out:
+        for line in w.proc.stdout:
+            out.write(line)
+            out.flush()
+            line = line.rstrip("\n")
+            if line.startswith(PROGRESS):
+                w.last = line.split(": ", 2)[-1]
+            elif line.startswith("run-eval: error:"):
+                w.lines.append(line.removeprefix("run-eval: error: "))
+
+
+def wait_for(workers: list[Worker], notify: Callable[[str], None]) -> list[str]:
+    """Wait for every worker; lines for those that did not finish. On Ctrl-C or SIGTERM:
+    stop them all, wait for their logs, and raise RunInterrupted."""
+    from run_eval.runner.run.execute import stopped_line
+
+    for w in workers:
+        notify(f"shard {w.k + 1}/{w.n}: started (pid {w.proc.pid}, output {w.output})")
+    try:
+        for w in workers:
+            w.proc.wait()
+            notify(f"shard {w.k + 1}/{w.n}: " + ("finished" if w.proc.returncode == 0 else
+                                                  f"ended with exit status {w.proc.returncode}"))
+    except KeyboardInterrupt:
+        for w in workers:
+            if w.proc.poll() is None:
+                w.proc.send_signal(signal.SIGTERM)
+        try:
+            for w in workers:
+                w.proc.wait()
+        except KeyboardInterrupt:  # a second Ctrl-C: stop at once
+            for w in workers:
+                if w.proc.poll() is None:
+                    w.proc.kill()
+        raise RunInterrupted(stopped_line(workers[0].output.parent)) from None
+    return [f"shard {w.k + 1}/{w.n} failed (exit status {w.proc.returncode}): "
+            f"{w.lines[0] if w.lines else 'see ' + str(w.output)}" for w in workers if w.proc.returncode != 0]
+
