@@ -6,7 +6,7 @@ Inspect logs (the evidence) are kept either way.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -183,11 +183,14 @@ def finish(req: RunRequest, s: Started, logs: list[Any]) -> RunOutcome:
     all_ids = [t.task_id for t in spec.tasks]
     entries = []
     for b, r, log in zip(built, results, logs):
-        record = b.task.metadata["run_eval"]
+        # what ran, as the log records it (the same as this run's record, which resume and the merge of
+        # shards check; for shards run on HF Jobs, with the jobs' packages and environment)
+        record = (log.eval.metadata or {}).get("run_eval") or b.task.metadata["run_eval"]
         if record.get("judge") is not None:  # with the models that answered for a judge that is not pinned
             record = {**record, "judge": answered_by(record["judge"], log)}
-        notes = notes_line(b, r, req, decoding, all_ids, [x.task_id for x in results], p.findings,
-                           p.judges.get(b.spec.task_id), model, record["judge"])
+        notes = notes_line(b, r, req, replace(decoding, mode=record["decoding"]), all_ids,
+                           [x.task_id for x in results], p.findings, p.judges.get(b.spec.task_id), model,
+                           record["judge"])
         if req.note is not None:
             notes = f"{req.note(r)} {notes}"
         entry = EvalResultEntry(
@@ -200,7 +203,8 @@ def finish(req: RunRequest, s: Started, logs: list[Any]) -> RunOutcome:
             source_name="Inspect log",
             notes=notes,
         )
-        entry.verify_token = sign(token_claims(entry, record, r, log), p.key)
+        assert p.key is not None
+        entry.verify_token = sign(token_claims(entry, record, r, log, req.executor), p.key)
         entries.append(entry)
     path = result_path(req.output_dir, benchmark.name)
     write_entries(path, entries)

@@ -26,7 +26,7 @@ class Prepared:
     spec: EvalSpec
     built: list[BuiltTask]
     model: ModelRef
-    key: SigningKey
+    key: SigningKey | None  # None in a shard of a sharded run (--shard K/N): it signs nothing
     model_args: dict[str, Any]  # with the pinned snapshot / revision of a Hub model
     findings: list[Finding]  # what lint found (run.lint in the token)
     judges: dict[str, TaskJudges]  # task id -> its judges (model-graded tasks only)
@@ -57,6 +57,8 @@ def prepare(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) ->
     built = build_tasks(benchmark, spec, selected, seed=req.options.seed, epochs=req.options.epochs,
                         graders=graders)
     findings = lint(req, built, model, model_args, notify)
+    if req.shard is not None:  # one shard of a sharded run: Inspect logs only, the coordinator signs
+        return Prepared(benchmark, spec, built, model, None, model_args, findings, judges, graders)
     key, created = load_or_create()
     revoked = load_trust_stores().find(key.public.kid)
     if revoked is not None and revoked.revoked:

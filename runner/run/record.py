@@ -94,7 +94,8 @@ def lint_record(req: RunRequest, b: BuiltTask, findings: list[Finding] | None) -
             "warnings": sorted({f.rule for f in mine if f.severity == "warning"})}
 
 
-def token_claims(entry: EvalResultEntry, record: dict[str, Any], r: TaskResult, log: Any) -> dict[str, Any]:
+def token_claims(entry: EvalResultEntry, record: dict[str, Any], r: TaskResult, log: Any,
+                 executor: dict[str, Any] | None = None) -> dict[str, Any]:
     """The verifyToken's claims: a lock file for this score (see signing/token.py)."""
     (as_written,) = eval_result_entries_to_yaml([entry])
     ds = record["dataset"]
@@ -113,7 +114,7 @@ def token_claims(entry: EvalResultEntry, record: dict[str, Any], r: TaskResult, 
                                     "decoding", "backend", "generate_config", "model_args",
                                     "packages", "environment", "lint", "judge")},
         evidence={"log_sha256": log_sha256(log.location), "samples_sha256": samples_sha256(log)},
-        executor=executor_claims(),
+        executor=executor or executor_claims(),
     )
 
 

@@ -38,6 +38,9 @@ class RunRequest:
     # a sentence put first in each entry's notes, from that task's result, before the entry is signed (so
     # the token binds it): `reproduce` of a published value says there what it checked and found
     note: Callable[[TaskResult], str] | None = None
+    # the token's executor claim when the samples ran elsewhere than this process (the HF Jobs of a sharded
+    # run, runner/remote/sharded.py); None: this process (jobs/executor.py)
+    executor: dict[str, Any] | None = None
 
     @property
     def model_args(self) -> dict[str, Any]:
