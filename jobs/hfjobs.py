@@ -102,13 +102,15 @@ def job_script(pip_spec: str, run_args: list[str]) -> str:
             f"run-eval {' '.join(shlex.quote(a) for a in run_args)}")
 
 
-def submit(api: Any, req: JobRequest) -> Any:
+def submit(api: Any, req: JobRequest, code: tuple[Any, str] | None = None) -> Any:
+    """Submit one job. ``code``: a wheel already uploaded by ``upload_code`` (several jobs of
+    one run share it); default: upload one now (unless ``req.package``)."""
     namespace = req.namespace or whoami_name(api)
     volumes = None
     if req.package:
         spec = req.package
     else:
-        volume, spec = upload_code(api, namespace)
+        volume, spec = code or upload_code(api, namespace)
         volumes = [volume]
     return api.run_job(
         image=req.resolved_image(),

@@ -57,15 +57,24 @@ def run_command(model: str, benchmark: str, options: RunOptions, resume: bool, l
         parse_model_args(options.model_args)  # refuse secrets in -M before anything else happens
     except ModelError as ex:
         fail(str(ex), EXIT_USAGE)
+    if where == "hf-jobs" and options.shards > 1:
+        outcome = run_sharded_on_jobs(model, benchmark, options, job, log_dir=log_dir, output_dir=output_dir,
+                                      resume=resume, detach=detach)
+        print_outcome(outcome)
+        if push_pr:
+            after_job_run(outcome, None, push_pr)
+        return
     if where == "hf-jobs":
         if resume:
-            fail("--resume continues a local run from its logs in --log-dir; it cannot be used with --on hf-jobs",
-                 EXIT_USAGE)
+            fail("--resume continues a local run from its logs in --log-dir; it cannot be used with --on hf-jobs "
+                 "(except with --shards N: the run folder in --log-dir knows its jobs)", EXIT_USAGE)
         submit_remote(model, benchmark, options, job, push_pr, detach, output_dir)
         return
     outcome = run_here(model, benchmark, options, resume=resume, log_dir=log_dir, output_dir=output_dir,
                        model_id=model_id, dataset_id=dataset_id, expect_spec=expect_spec, shard=shard)
-    if outcome is None:  # one shard of a sharded run: its logs are the coordinator's to merge
+    if isinstance(outcome, list):  # one shard of a sharded run: its logs are the coordinator's to merge
+        if upload_results and shard is not None:
+            upload_shard(log_dir, shard[0], outcome, upload_results)
         return
     print_outcome(outcome)
     if upload_results or push_pr:
@@ -145,6 +154,47 @@ def submit_remote(model: str, benchmark: str, options: RunOptions, job: Any, pus
         fail(getattr(ex, "lines", None) or [str(ex)], EXIT_USAGE)
     for f in files:
         click.echo(f"result file:      {f}")
+
+
+def run_sharded_on_jobs(model: str, benchmark: str, options: RunOptions, job: Any, *, log_dir: Path,
+                        output_dir: Path, resume: bool, detach: bool) -> Any:
+    from run_eval.runner.remote.sharded import Detached, run_sharded_on_jobs as run_on_jobs
+    from run_eval.runner.remote.submit import RemoteError, RemoteInputError
+    from run_eval.runner.run import interrupt
+    from run_eval.runner.run.execute import stopped_line
+    from run_eval.runner.run.request import RunFailed, RunInterrupted
+
+    try:
+        with interrupt.sigterm_as_interrupt():
+            return run_on_jobs(model=model, benchmark=benchmark, options=options, job=job, log_dir=log_dir,
+                               output_dir=output_dir, resume=resume, detach=detach,
+                               display=None if sys.stdout.isatty() else "plain",
+                               notify=lambda msg: click.echo(f"run-eval: {msg}", err=True))
+    except Detached as ex:
+        click.echo("\n".join(ex.lines))
+        sys.exit(0)
+    except RemoteInputError as ex:
+        fail(ex.lines, EXIT_USAGE)
+    except (TasksError, ResultFileError, ModelError, SigningError) as ex:
+        fail(getattr(ex, "lines", None) or [str(ex)], EXIT_USAGE)
+    except RunInterrupted as ex:
+        fail(ex.lines, interrupt.exit_code())
+    except (RemoteError, RunFailed) as ex:
+        fail(ex.lines, EXIT_FAILED)
+    except KeyboardInterrupt:
+        fail(stopped_line(log_dir), interrupt.exit_code())
+
+
+def upload_shard(log_dir: Path, k: int, logs: list[Path], repo: str) -> None:
+    """In a job running one shard: its Inspect logs to the results repo, for the submitter to merge."""
+    from run_eval.runner.remote.results import upload_shard_logs
+    from run_eval.runner.remote.submit import RemoteError
+
+    try:
+        folder = upload_shard_logs(log_dir, logs, repo)
+    except RemoteError as ex:
+        fail(ex.lines, EXIT_FAILED)
+    click.echo(f"uploaded shard {k + 1} logs to {repo}/{folder}/logs/")
 
 
 def after_job_run(outcome: Any, upload_results: str | None, push_pr: bool) -> None:

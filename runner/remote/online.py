@@ -33,21 +33,28 @@ def job_run_args(command: list[str]) -> list[str] | None:
 
 def check_job_online(c: Claims) -> Check:
     """For an hf-jobs entry: the job exists in the claimed namespace, COMPLETED, and its
-    command names exactly the token's model commit, benchmark commit and spec fingerprint."""
+    command names exactly the token's model commit, benchmark commit and spec fingerprint.
+    A sharded run's token names each shard's job, comma-separated: each is checked."""
     from huggingface_hub import HfApi
 
     if c.executor is None or c.executor.kind != "hf-jobs":
         return Check(None, "online: not an hf-jobs result")
-    job_id, namespace = c.executor.job_id, c.executor.namespace
-    if not job_id:
+    ids, namespace = [j for j in (c.executor.job_id or "").split(",") if j], c.executor.namespace
+    if not ids:
         return Check(False, "online: the token claims hf-jobs but names no job")
-    try:
-        job = HfApi().inspect_job(job_id=job_id, namespace=namespace)
-    except Exception as err:
-        return Check(False, f"online: job {job_id} not found in namespace {namespace!r} ({type(err).__name__})")
-    if stage(job) != "COMPLETED":
-        return Check(False, f"online: job {job_id} is {stage(job)}, not COMPLETED")
-    return command_matches(c, job_id, [*(job.command or []), *(job.arguments or [])])
+    for job_id in ids:
+        try:
+            job = HfApi().inspect_job(job_id=job_id, namespace=namespace)
+        except Exception as err:
+            return Check(False, f"online: job {job_id} not found in namespace {namespace!r} ({type(err).__name__})")
+        if stage(job) != "COMPLETED":
+            return Check(False, f"online: job {job_id} is {stage(job)}, not COMPLETED")
+        check = command_matches(c, job_id, [*(job.command or []), *(job.arguments or [])])
+        if not check.ok:
+            return check
+    if len(ids) == 1:
+        return check
+    return Check(True, f"online: jobs {', '.join(ids)} (one per shard) COMPLETED with the same commits and spec")
 
 
 def command_matches(c: Claims, job_id: str, command: list[str]) -> Check:

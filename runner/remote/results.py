@@ -49,6 +49,55 @@ def upload_results(result_file: Path, repo: str) -> str:
     return folder
 
 
+def upload_shard_logs(root: Path, logs: list[Path], repo: str) -> str:
+    """In a job running one shard of a sharded run: its Inspect logs (``<task>.shards/<k>/*.eval``
+    under the run folder ``root``, runner/run/shards.py) to ``repo`` under
+    ``jobs/<job id>/logs/``, in the same layout; the submitter fetches and merges them."""
+    from huggingface_hub import CommitOperationAdd, HfApi
+
+    folder = job_folder()
+    base = root.resolve()
+    ops = [CommitOperationAdd(path_in_repo=f"{folder}/logs/{p.resolve().relative_to(base).as_posix()}",
+                              path_or_fileobj=str(p)) for p in logs]
+    try:
+        api = HfApi()
+        api.create_repo(repo, repo_type="dataset", private=True, exist_ok=True)
+        if ops:
+            api.create_commit(repo, repo_type="dataset", operations=ops,
+                              commit_message=f"run-eval shard logs for {folder}")
+    except Exception as ex:
+        raise RemoteError(hub_error(ex, f"--upload-results {repo!r}", repo) or f"--upload-results {repo!r}: {ex}") from None
+    return folder
+
+
+def fetch_shard_logs(repo: str, job_id: str, root: Path) -> list[Path]:
+    """Back home: a shard job's uploaded logs into the run folder ``root``, where they were in
+    the job (``<task>.shards/<k>/``). A path that would leave ``root`` is refused."""
+    from huggingface_hub import HfApi, hf_hub_download
+
+    prefix = f"jobs/{job_id}/logs/"
+    try:
+        names = [f for f in HfApi().list_repo_files(repo, repo_type="dataset") if f.startswith(prefix)]
+        fetched = []
+        for name in names:
+            rel = Path(name[len(prefix):])
+            if rel.is_absolute() or ".." in rel.parts or len(rel.parts) != 3 or not rel.parts[0].endswith(".shards") \
+                    or rel.suffix != ".eval":
+                raise RemoteError(f"results repo {repo!r}: {name}: not a shard log path (<task>.shards/<k>/<log>.eval)")
+            dest = root / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            src = Path(hf_hub_download(repo, name, repo_type="dataset"))
+            tmp = dest.with_name(f".{dest.name}.tmp")
+            tmp.write_bytes(src.read_bytes())
+            tmp.replace(dest)
+            fetched.append(dest)
+    except RemoteError:
+        raise
+    except Exception as ex:
+        raise RemoteError(hub_error(ex, f"results repo {repo!r}", repo) or str(ex)) from None
+    return fetched
+
+
 def fetch_results(repo: str, job_id: str, output_dir: Path, trust: TrustStore | None = None) -> list[Path]:
     """Back home: merge the job's signed result files into OUTPUT_DIR/.eval_results/, each entry
     first decided with the user's trust stores (``trust``; default: RUN_EVAL_HOME's): an entry

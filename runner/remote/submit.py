@@ -127,13 +127,19 @@ def job_run_args(pinned: Pinned, options: RunOptions, results_repo: str, push_pr
     return args
 
 
-def job_secrets() -> dict[str, str]:
-    """HF_TOKEN and the signing key: sent as job secrets only."""
+def job_token() -> str:
+    """The HF token a job gets (as a secret only)."""
     from huggingface_hub import get_token
 
     token = get_token()
     if not token:
         raise RemoteError("no Hugging Face token: log in (hf auth login) or set HF_TOKEN; the job needs it")
+    return token
+
+
+def job_secrets() -> dict[str, str]:
+    """HF_TOKEN and the signing key: sent as job secrets only."""
+    token = job_token()
     key, _ = load_or_create()
     return {"HF_TOKEN": token, "RUN_EVAL_SIGNING_KEY": key.private_pem()}
 

@@ -57,10 +57,10 @@ class Started:
     model_roles: dict[str, Any]
 
 
-def execute(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) -> RunOutcome | None:
+def execute(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) -> RunOutcome | list[Path]:
     """Run, and sign the result: here in one Inspect process, over ``--shards N`` processes
     (runner/run/sharded.py), or as one shard of such a run (``--shard K/N``: Inspect logs only,
-    no result: the run that started it merges and signs)."""
+    returned, no result: the run that started it merges and signs)."""
     from run_eval.runner.run import sharded
 
     p = prepare(req, notify)
@@ -68,8 +68,7 @@ def execute(req: RunRequest, notify: Callable[[str], None] = lambda _m: None) ->
         return sharded.run_sharded(req, p, notify)
     s = start(req, p)
     if req.shard is not None:
-        sharded.run_shard(req, s, notify)
-        return None
+        return sharded.run_shard(req, s, notify)
     return finish(req, s, run_logs(req, s, notify))
 
 

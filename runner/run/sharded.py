@@ -28,7 +28,6 @@ from typing import Any, Callable
 
 from run_eval.runner.errors import one_line
 from run_eval.runner.launch import self_command
-from run_eval.runner.run import resume
 from run_eval.runner.run.request import RunFailed, RunInterrupted, RunOutcome, RunRequest
 from run_eval.runner.run.shards import (
     Layout,
@@ -38,6 +37,7 @@ from run_eval.runner.run.shards import (
     manifest,
     merge,
     selected_ids,
+    shard_log,
     split,
     write_log,
     write_manifest,
@@ -55,8 +55,9 @@ def shares_of(req: RunRequest, built: list[Any], n: int) -> dict[str, list[list[
                                   seed=req.options.seed, task_id=b.spec.task_id) for b in built}
 
 
-def run_shard(req: RunRequest, s: Any, notify: Callable[[str], None]) -> None:
-    """``--shard K/N``: this shard's share of each task, as Inspect logs in the run folder."""
+def run_shard(req: RunRequest, s: Any, notify: Callable[[str], None]) -> list[Path]:
+    """``--shard K/N``: this shard's share of each task, as Inspect logs in the run folder;
+    the logs (one per task it has samples of)."""
     from run_eval.runner.run.execute import run_logs
 
     assert req.shard is not None
@@ -64,7 +65,7 @@ def run_shard(req: RunRequest, s: Any, notify: Callable[[str], None]) -> None:
     layout = Layout(req.log_dir)
     shares = shares_of(req, s.p.built, n)
     epochs = {b.spec.task_id: b.task.epochs or 1 for b in s.p.built}
-    failures = []
+    failures, logs = [], []
     for b in s.p.built:
         share = shares[b.spec.task_id][k]
         if not share:
@@ -75,12 +76,14 @@ def run_shard(req: RunRequest, s: Any, notify: Callable[[str], None]) -> None:
                               sample_ids=inspect_ids(share))
         finally:
             _Progress.stop()
+        logs.append(Path(str(log.location)))
         if log.status != "success":
             reason = log.error.message if log.error else log.status
             failures.append(f"task {b.spec.task_id!r} {log.status}: {one_line(reason)} (Inspect log: {log.location})")
     if failures:
         raise RunFailed(failures)
     print(f"{PROGRESS} {k + 1}/{n}: done", flush=True)
+    return logs
 
 
 class _Progress:
@@ -141,7 +144,17 @@ class Worker:
     lines: list[str] = field(default_factory=list)  # its error lines
 
 
-def run_sharded(req: RunRequest, p: Any, notify: Callable[[str], None]) -> RunOutcome:
+# launch(req, layout, shards to run (k from 0), n, notify) -> lines for the shards that did not finish
+Launch = Callable[[RunRequest, Layout, list[int], int, Callable[[str], None]], list[str]]
+
+
+def run_sharded(req: RunRequest, p: Any, notify: Callable[[str], None], launch: Launch | None = None,
+                exact: bool = True) -> RunOutcome:
+    """Coordinate a sharded run: the run folder (a new one, or with --resume the one of this
+    run), the shards that have no finished log in it run by ``launch`` (default: local worker
+    processes; runner/remote/sharded.py: HF Jobs), then one merged log per task, judged and signed.
+    ``exact``: a shard's log must have this run's whole record (else only what makes it the
+    same run: the shards of HF Jobs have the jobs' packages and environment)."""
     from run_eval.runner.run.execute import finish, records
 
     n = req.options.shards
@@ -156,10 +169,15 @@ def run_sharded(req: RunRequest, p: Any, notify: Callable[[str], None]) -> RunOu
     if layout is None:
         layout = Layout.new(req.log_dir, n)
         write_manifest(layout, content)
+
+    def finished(t: str, k: int) -> Any | None:
+        return shard_log(layout.shard_dir(t, k), by_task[t], shares[t][k], exact=exact)
+
     busy = [k for k in range(n) if any(shares[t][k] for t in shares)]
-    workers = [start_worker(req, layout, k, n) for k in busy]
-    notify(f"{len(workers)} shards running in {layout.root}")
-    failed = wait_for(workers, notify)
+    pending = [k for k in busy if not all(finished(t, k) for t in shares if shares[t][k])]
+    for k in sorted(set(busy) - set(pending)):
+        notify(f"shard {k + 1}/{n}: already finished in {layout.root}; reusing its logs")
+    failed = (launch or launch_local)(req, layout, pending, n, notify) if pending else []
     if failed:
         raise RunFailed(failed + [f"the other shards' logs are kept in {layout.root}: finish the run with the same "
                                   "command and --resume (only what is missing runs); no result file was written"])
@@ -170,11 +188,11 @@ def run_sharded(req: RunRequest, p: Any, notify: Callable[[str], None]) -> RunOu
         for k, share in enumerate(shares[t]):
             if not share:
                 continue
-            found = resume.find_previous(layout.shard_dir(t, k), {t: by_task[t]}, inspect_ids(share)).get(t)
-            if found is None:
-                raise RunFailed([f"task {t!r}, shard {k + 1}/{n}: no log of this run in {layout.shard_dir(t, k)}; "
-                                 "finish the run with the same command and --resume"])
-            shard_logs.append((k, found.log, share))
+            log = finished(t, k)
+            if log is None:
+                raise RunFailed([f"task {t!r}, shard {k + 1}/{n}: no finished log of this run in "
+                                 f"{layout.shard_dir(t, k)}; finish the run with the same command and --resume"])
+            shard_logs.append((k, log, share))
         order = selected_ids(b.sample_ids(), req.options.limit, req.sample_ids)
         try:
             merged = merge(t, shard_logs, n, order, req.sample_ids, req.options.limit)
@@ -182,6 +200,14 @@ def run_sharded(req: RunRequest, p: Any, notify: Callable[[str], None]) -> RunOu
             raise RunFailed([str(ex), "no result file was written"]) from None
         logs.append(write_log(merged, layout.merged_log(t)))
     return finish(req, s, logs)
+
+
+def launch_local(req: RunRequest, layout: Layout, pending: list[int], n: int,
+                 notify: Callable[[str], None]) -> list[str]:
+    """The shards as worker processes on this machine, each on its share of the cores."""
+    workers = [start_worker(req, layout, k, n) for k in pending]
+    notify(f"{len(workers)} shards running in {layout.root}")
+    return wait_for(workers, notify)
 
 
 def worker_argv(req: RunRequest, layout: Layout, k: int, n: int) -> list[str]:

@@ -122,6 +122,34 @@ def find_run(log_dir: Path, content: dict[str, Any]) -> Layout | None:
     return None
 
 
+# what makes two run records the same run, whatever machine ran it (the packages, the environment
+# lock and the decoding details it implies are the machine's: shards run on HF Jobs have the jobs')
+METHOD_KEYS = ("model", "dataset", "spec", "seed", "shuffle_choices_seed", "epochs", "epoch_reducer", "limit",
+               "lint", "judge")
+
+
+def shard_log(folder: Path, record: dict[str, Any], share: list[str], *, exact: bool = True) -> Any | None:
+    """The newest finished (``success``) log in a shard's folder made for this run's record
+    (all of it; with ``exact=False`` its METHOD_KEYS) on exactly this share; None if none."""
+    from inspect_ai.log import read_eval_log
+
+    want = canonical(record if exact else {k: record.get(k) for k in METHOD_KEYS})
+    best: tuple[str, str] | None = None
+    for path in sorted(folder.glob("*.eval")) if folder.is_dir() else []:
+        try:
+            header = read_eval_log(str(path), header_only=True)
+        except Exception:  # being written, or not an Inspect log
+            continue
+        theirs = (header.eval.metadata or {}).get("run_eval") or {}
+        if canonical(theirs if exact else {k: theirs.get(k) for k in METHOD_KEYS}) != want:
+            continue
+        if header.status != "success" or sorted(str(i) for i in header.eval.config.sample_id or []) != sorted(share):
+            continue
+        if best is None or str(header.eval.created) >= best[0]:
+            best = (str(header.eval.created), str(path))
+    return read_eval_log(best[1]) if best else None
+
+
 class MergeError(Exception):
     """The shard logs cannot be merged into this run's log (one line: what and where)."""
 
