@@ -12,7 +12,7 @@ MODULES = ["run_eval.signing.claims", "run_eval.runner.run.options", "run_eval.r
            "run_eval.tasks.spec", "run_eval.tasks.lint.findings", "run_eval.tasks.lint.checks", "run_eval.runner.audit.checks",
            "run_eval.runner.models.judge", "run_eval.signing.evidence", "run_eval.runner.compare.scale",
            "run_eval.runner.publish.push", "run_eval.runner.publish.record",
-           "run_eval.runner.compare.reproduce", "run_eval.runner.run.shards", "run_eval.runner.audit.read"]
+           "run_eval.runner.compare.reproduce", "run_eval.runner.run.shards", "run_eval.runner.run.sharded", "run_eval.runner.audit.read"]
 
 
 @pytest.mark.parametrize("name", MODULES)

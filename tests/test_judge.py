@@ -304,3 +304,27 @@ def test_the_value_is_recomputed_as_inspects_metric_computes_it(api_graded):
     assert again.value == inspect_value and "1 unscored left out" in again.note
     assert per_sample_values(api_graded) == {"s1": 1.0, "s2": 0.0}
     assert len(samples_sha256(api_graded)) == 64  # the unscored sample is still digested
+
+
+def test_a_sweep_with_shards_grades_each_shard_with_its_answers(judged, tiny_model, tiny_judge):
+    """sweep --shards 2 on the judged benchmark: each shard's log holds its samples' answers and
+    the judge's grades of them, and the merged result is the unsharded run's: same value,
+    stderr, per-sample grades and judge."""
+    from inspect_ai.log import read_eval_log
+
+    work = judged["work"]
+    proc = run_inproc("sweep", "--models", f"hf/{tiny_model}", "--benchmarks", str(HLE), "--judge",
+                      f"hf/{tiny_judge}", "--shards", "2", "--output-dir", "sw", cwd=work)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (result,) = (work / "sw").glob("*/.eval_results/hle_like.yaml")
+    entry, c = claims_of(result)
+    _, one = claims_of(judged["a"])
+    assert c.metric == one.metric and c.evidence.samples_sha256 == one.evidence.samples_sha256
+    assert c.run.judge == one.run.judge
+    (run_dir,) = [p for p in (result.parent.parent / "logs").iterdir() if p.is_dir()]
+    shard_logs = [read_eval_log(str(p)) for p in sorted(run_dir.glob("*.shards/*/*.eval"))]
+    assert len(shard_logs) == 2 and all(len(s.samples) == 10 for s in shard_logs)
+    for log in shard_logs:  # graded where answered: the judge's prompt holds the shard's own answer
+        for s in log.samples:
+            prompt, _ = s.scores["model_graded_fact"].metadata["grading"]
+            assert f"Submission: {s.output.completion}" in prompt["content"]

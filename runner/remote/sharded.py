@@ -129,17 +129,17 @@ def follow(api: Any, ns: str, repo: str, jobs: dict[int, str], n: int, layout: L
     finished job's logs into the run folder. Lines for the jobs that did not complete."""
     from run_eval.jobs.hfjobs import stage, wait
     from run_eval.runner.remote.results import fetch_shard_logs
-    from run_eval.runner.run.sharded import PROGRESS
+    from run_eval.runner.run.sharded import PROGRESS, worth_saying
 
     failed: list[str] = []
     lock = threading.Lock()
 
     def one(k: int, job_id: str) -> None:
-        last = ""
+        last = None
         try:
             for line in api.fetch_job_logs(job_id=job_id, namespace=ns, follow=True):
                 line = line.rstrip("\n")
-                if line.startswith(f"{PROGRESS} {k + 1}/{n}:") and line != last:
+                if line.startswith(f"{PROGRESS} {k + 1}/{n}:") and worth_saying(line, last):
                     last = line
                     notify(line.removeprefix("run-eval: "))
             final = wait(api, job_id, ns)

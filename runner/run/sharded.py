@@ -134,13 +134,35 @@ def _register_hook() -> None:
 # -------------------------------------------------------------------------- the coordinator
 
 
+def worth_saying(line: str, said: str | None) -> bool:
+    """Whether a shard's progress line is worth a line of the coordinator's own: each tenth
+    of a task, and its end (a line per sample would drown the others).
+
+    >>> [worth_saying(f"run-eval: shard 1/2: t: {i}/20 samples", f"run-eval: shard 1/2: t: {i - 1}/20 samples")
+    ...  for i in (1, 2, 3, 20)]
+    [False, True, False, True]
+    >>> worth_saying("run-eval: shard 1/2: t: 0/20 samples", None), worth_saying("run-eval: shard 1/2: done", None)
+    (True, False)
+    """
+    def tenth(text: str | None) -> tuple[str, int] | None:
+        head, _, counts = (text or "").rpartition(": ")
+        done, _, total = counts.removesuffix(" samples").partition("/")
+        if not (done.isdigit() and total.isdigit()) or int(total) == 0:
+            return None
+        return head, (10 * int(done)) // int(total)
+
+    now = tenth(line)
+    return now is not None and (now != tenth(said))
+
+
 @dataclass
 class Worker:
     k: int
     n: int
     proc: subprocess.Popen[str]
     output: Path  # the worker's stdout and stderr
-    last: str = "starting"  # its latest progress
+    notify: Callable[[str], None]
+    last: str | None = None  # its latest progress line said
     lines: list[str] = field(default_factory=list)  # its error lines
 
 
@@ -205,7 +227,7 @@ def run_sharded(req: RunRequest, p: Any, notify: Callable[[str], None], launch: 
 def launch_local(req: RunRequest, layout: Layout, pending: list[int], n: int,
                  notify: Callable[[str], None]) -> list[str]:
     """The shards as worker processes on this machine, each on its share of the cores."""
-    workers = [start_worker(req, layout, k, n) for k in pending]
+    workers = [start_worker(req, layout, k, n, notify) for k in pending]
     notify(f"{len(workers)} shards running in {layout.root}")
     return wait_for(workers, notify)
 
@@ -231,7 +253,7 @@ def core_share(k: int, n: int) -> set[int] | None:
     return set(cores[k * len(cores) // n:(k + 1) * len(cores) // n])
 
 
-def start_worker(req: RunRequest, layout: Layout, k: int, n: int) -> Worker:
+def start_worker(req: RunRequest, layout: Layout, k: int, n: int, notify: Callable[[str], None]) -> Worker:
     output = layout.root / f"shard-{k + 1}.out"
     out = open(output, "a", encoding="utf-8")
     # a session of its own: a Ctrl-C at the terminal reaches the coordinator only, which stops
@@ -245,7 +267,7 @@ def start_worker(req: RunRequest, layout: Layout, k: int, n: int) -> Worker:
             os.sched_setaffinity(proc.pid, cores)
         except OSError:
             pass  # it ended already, or the cores are not ours to give: it runs where the OS puts it
-    w = Worker(k, n, proc, output)
+    w = Worker(k, n, proc, output, notify)
     threading.Thread(target=_read, args=(w, out), daemon=True).start()
     return w
 
@@ -257,8 +279,9 @@ def _read(w: Worker, out: Any) -> None:
             out.write(line)
             out.flush()
             line = line.rstrip("\n")
-            if line.startswith(PROGRESS):
-                w.last = line.split(": ", 2)[-1]
+            if line.startswith(PROGRESS) and worth_saying(line, w.last):
+                w.last = line
+                w.notify(line.removeprefix("run-eval: "))
             elif line.startswith("run-eval: error:"):
                 w.lines.append(line.removeprefix("run-eval: error: "))
 
