@@ -218,3 +218,25 @@ def test_sigterm_stops_every_shard_and_writes_no_result(tmp_path):
     statuses = sorted(read_eval_log(str(p), header_only=True).status
                       for p in run_dir.glob("addition.shards/*/*.eval"))
     assert statuses == ["cancelled", "cancelled"]  # each worker was stopped and wrote its log
+
+
+def test_the_merge_refuses_logs_that_are_not_this_runs_shards(both):
+    from run_eval.runner.run.shards import MergeError, merge
+
+    run_dir = both["run_dir"]
+    logs = [read_eval_log(str(next((run_dir / "addition.shards" / k).glob("*.eval")))) for k in ("1", "2")]
+    shares = [sorted({str(s.id) for s in log.samples}) for log in logs]
+    order = sorted(shares[0] + shares[1])
+    merged = merge("addition", [(0, logs[0], shares[0]), (1, logs[1], shares[1])], 2, order, None, 12)
+    assert merged.results.scores == read_eval_log(str(run_dir / "addition.eval")).results.scores
+    with pytest.raises(MergeError, match="shard 1/2 .*not its share"):
+        merge("addition", [(0, logs[0], shares[1]), (1, logs[1], shares[0])], 2, order, None, 12)
+    with pytest.raises(MergeError, match="not exactly the run's 12 samples"):
+        merge("addition", [(0, logs[0], shares[0])], 2, order, None, 12)
+    other = logs[1].model_copy(deep=True)
+    other.eval.metadata["run_eval"]["seed"] = 7
+    with pytest.raises(MergeError, match="shard 2/2 .*made by a different run"):
+        merge("addition", [(0, logs[0], shares[0]), (1, other, shares[1])], 2, order, None, 12)
+    cancelled = logs[1].model_copy(update={"status": "cancelled"})
+    with pytest.raises(MergeError, match="shard 2/2 .*cancelled"):
+        merge("addition", [(0, logs[0], shares[0]), (1, cancelled, shares[1])], 2, order, None, 12)

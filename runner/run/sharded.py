@@ -87,8 +87,8 @@ def run_shard(req: RunRequest, s: Any, notify: Callable[[str], None]) -> list[Pa
 
 
 class _Progress:
-    """A worker's progress, one line per sample on stdout, from Inspect's ``on_sample_end``
-    hook (registered once, active only while a shard runs)."""
+    """A worker's progress, one line per sample done on stdout, from Inspect's
+    ``on_sample_end`` hook (registered once, active only while a shard runs)."""
 
     current: tuple[int, int, str, int] | None = None
     done = 0
@@ -104,8 +104,8 @@ class _Progress:
         cls.current = None
 
     @classmethod
-    def sample_ended(cls) -> None:
-        if cls.current is not None:
+    def sample_ended(cls, failed: bool) -> None:
+        if cls.current is not None and not failed:  # (a failed or cancelled sample is not done)
             k, n, task_id, total = cls.current
             cls.done += 1
             print(f"{PROGRESS} {k + 1}/{n}: {task_id}: {cls.done}/{total} samples", flush=True)
@@ -126,7 +126,7 @@ def _register_hook() -> None:
             return _Progress.current is not None
 
         async def on_sample_end(self, data: SampleEnd) -> None:
-            _Progress.sample_ended()
+            _Progress.sample_ended(data.sample.error is not None)
 
     _registered = True
 
