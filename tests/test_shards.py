@@ -149,20 +149,21 @@ def test_a_killed_shard_loses_no_other_work_and_resume_finishes_it(tmp_path):
     proc = subprocess.Popen([sys.executable, str(TEST_MODELS), *args], cwd=tmp_path, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
                             env={**os.environ, "RUN_EVAL_TEST_HOLD_AFTER": "4", "RUN_EVAL_TEST_CALLS": str(calls)})
+    said = Said(proc.stderr)
     try:
         wait_for_calls(proc, calls, 8)  # both shards answered 4: shard 2 is done, shard 1 waits on its 5th
-        (run_dir,) = (tmp_path / "logs").iterdir()
-        worker = shard_pid(run_dir, 1)
+        worker = int(said.wait_for(r"shard 1/2: started \(pid (\d+)").group(1))
         os.kill(worker, signal.SIGKILL)
-        out, err = proc.communicate(timeout=300)
+        proc.wait(timeout=300)
     finally:
         if proc.poll() is None:
             proc.kill()
-            proc.communicate()
+    out, err = proc.stdout.read(), said.text()
     assert proc.returncode == 1, out + err
     assert "shard 1/2 failed (exit status -9)" in err and "shard 2/2: finished" in err
     assert "finish the run with the same command and --resume" in err
     assert not (tmp_path / ".eval_results").exists()
+    (run_dir,) = (tmp_path / "logs").iterdir()
     (kept,) = (run_dir / "addition.shards" / "2").glob("*.eval")
     assert read_eval_log(str(kept)).status == "success"
 
@@ -172,6 +173,7 @@ def test_a_killed_shard_loses_no_other_work_and_resume_finishes_it(tmp_path):
                              env={**os.environ, "RUN_EVAL_TEST_CALLS": str(resumed_calls)})
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert f"--resume: continuing the sharded run in {run_dir.relative_to(tmp_path)}" in resumed.stderr
+    assert "shard 2/2: already finished" in resumed.stderr and "shard 2/2: started" not in resumed.stderr
     # shard 2's 4 samples are not asked again; shard 1's 5 are (its log held none: killed before a flush)
     assert len(resumed_calls.read_text().splitlines()) == 5
     assert sorted((run_dir / "addition.shards" / "2").glob("*.eval")) == [kept]
@@ -180,19 +182,39 @@ def test_a_killed_shard_loses_no_other_work_and_resume_finishes_it(tmp_path):
     assert entry["value"] == 1.0 and c["metric"]["samples"] == 9
 
 
-def shard_pid(run_dir: Path, k: int) -> int:
-    """The pid of the worker running shard k of the run in run_dir (from /proc: its command line)."""
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            argv = (proc / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"--shard" in argv and argv[argv.index(b"--shard") + 1] == f"{k}/2".encode() \
-                and any(run_dir.name.encode() in a for a in argv):
-            return int(proc.name)
-    raise AssertionError(f"no worker for shard {k} of {run_dir}")
+class Said:
+    """A process's stderr, read as it comes (a thread), to wait for a line: an event."""
+
+    def __init__(self, stream) -> None:
+        import threading
+
+        self.lines: list[str] = []
+        self.cond = threading.Condition()
+        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            with self.cond:
+                self.lines.append(line)
+                self.cond.notify_all()
+        with self.cond:
+            self.lines.append("")  # the end
+            self.cond.notify_all()
+
+    def wait_for(self, pattern: str):
+        import re
+
+        with self.cond:
+            while True:
+                for line in self.lines:
+                    if m := re.search(pattern, line):
+                        return m
+                assert self.lines[-1:] != [""], self.text()  # ended without it
+                self.cond.wait(300)
+
+    def text(self) -> str:
+        with self.cond:
+            return "".join(self.lines)
 
 
 def test_sigterm_stops_every_shard_and_writes_no_result(tmp_path):
@@ -204,7 +226,7 @@ def test_sigterm_stops_every_shard_and_writes_no_result(tmp_path):
                             env={**os.environ, "RUN_EVAL_TEST_HOLD_AFTER": "1", "RUN_EVAL_TEST_CALLS": str(calls)})
     try:
         wait_for_calls(proc, calls, 2)  # each shard answered once and waits
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signal.SIGTERM)  # to the coordinator only: it stops its workers
         out, err = proc.communicate(timeout=300)
     finally:
         if proc.poll() is None:
@@ -240,3 +262,27 @@ def test_the_merge_refuses_logs_that_are_not_this_runs_shards(both):
     cancelled = logs[1].model_copy(update={"status": "cancelled"})
     with pytest.raises(MergeError, match="shard 2/2 .*cancelled"):
         merge("addition", [(0, logs[0], shares[0]), (1, cancelled, shares[1])], 2, order, None, 12)
+
+
+def test_shards_as_new_processes_where_the_run_cannot_fork(both, tiny_model, tmp_path):
+    """Where a local model would run on a GPU (CUDA does not survive a fork), the workers are
+    new `run-eval run --shard K/N` processes: the same result as the forked ones."""
+    from run_eval.runner.run.options import RunOptions
+    from run_eval.runner.run.prepare import prepare
+    from run_eval.runner.run.request import RunRequest
+    from run_eval.runner.run.sharded import launch_local, run_sharded
+
+    opts = RunOptions(task_ids=("addition",), limit=12, epochs=2, max_tokens=4, shards=2)
+    req = RunRequest(f"hf/{tiny_model}", str(EXAMPLE), opts, log_dir=tmp_path / "logs", output_dir=tmp_path,
+                     display="none")
+    said: list[str] = []
+    outcome = run_sharded(req, prepare(req), said.append, launch=launch_local)
+    (r,) = outcome.results
+    one = both["one"]["addition"]["metric"]
+    assert (r.value, r.stderr, r.samples) == (one["value"], one["stderr"], one["samples"])
+    assert claims(outcome.result_file)["addition"]["evidence"]["samples_sha256"] == \
+        both["one"]["addition"]["evidence"]["samples_sha256"]
+    (run_dir,) = (tmp_path / "logs").iterdir()
+    for k in (1, 2):  # each was `run-eval run ... --shard K/2`, its output kept beside the logs
+        assert any(line.startswith(f"shard {k}/2: started (pid") for line in said)
+        assert f"run-eval: shard {k}/2: done" in (run_dir / f"shard-{k}.out").read_text()

@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -159,7 +160,7 @@ def worth_saying(line: str, said: str | None) -> bool:
 class Worker:
     k: int
     n: int
-    proc: subprocess.Popen[str]
+    proc: Any  # a subprocess.Popen, or a Forked
     output: Path  # the worker's stdout and stderr
     notify: Callable[[str], None]
     last: str | None = None  # its latest progress line said
@@ -177,10 +178,14 @@ def run_sharded(req: RunRequest, p: Any, notify: Callable[[str], None], launch: 
     processes; runner/remote/sharded.py: HF Jobs), then one merged log per task, judged and signed.
     ``exact``: a shard's log must have this run's whole record (else only what makes it the
     same run: the shards of HF Jobs have the jobs' packages and environment)."""
-    from run_eval.runner.run.execute import finish, records
+    from run_eval.runner.run.execute import finish, records, start
 
     n = req.options.shards
-    s = records(req, p)
+    if launch is None and can_fork(p.model):
+        s = start(req, p)  # prepared, imported and set up once: the workers are forks of this process
+        launch = ForkLaunch(s)
+    else:
+        s = records(req, p)
     shares = shares_of(req, p.built, n)
     by_task = {b.spec.task_id: b.task.metadata["run_eval"] for b in p.built}
     content = manifest(n, by_task, shares)
@@ -226,10 +231,135 @@ def run_sharded(req: RunRequest, p: Any, notify: Callable[[str], None], launch: 
 
 def launch_local(req: RunRequest, layout: Layout, pending: list[int], n: int,
                  notify: Callable[[str], None]) -> list[str]:
-    """The shards as worker processes on this machine, each on its share of the cores."""
+    """The shards as new ``run-eval run --shard K/N`` processes on this machine, each on its
+    share of the cores (where this process must not fork: a model on a GPU)."""
     workers = [start_worker(req, layout, k, n, notify) for k in pending]
     notify(f"{len(workers)} shards running in {layout.root}")
     return wait_for(workers, notify)
+
+
+def can_fork(model: Any) -> bool:
+    """Whether the workers can be forks of this process: POSIX, and no GPU a local model
+    would run on (CUDA cannot be used in a child forked after it was initialised)."""
+    from run_eval.runner.models.reference import LOCAL_PROVIDERS
+
+    if not hasattr(os, "fork") or not hasattr(os, "setsid"):
+        return False
+    if model.provider not in LOCAL_PROVIDERS:
+        return True  # an API model (e.g. openai-api/ against a vLLM server): the process holds no device
+    try:
+        import torch
+    except ImportError:
+        return True
+    return not torch.cuda.is_available()
+
+
+class ForkLaunch:
+    """The shards as forks of this process, which has imported, prepared and set up the run
+    once (a new ``run-eval`` process spends seconds on that before its first sample, which
+    on a few cores is most of what a shard saves). Each fork is in a session of its own, on
+    its share of the cores, its output in ``shard-K.out``, and runs ``run_shard`` as a
+    ``--shard K/N`` process would, exiting as it would."""
+
+    def __init__(self, started: Any) -> None:
+        self.started = started
+
+    def __call__(self, req: RunRequest, layout: Layout, pending: list[int], n: int,
+                 notify: Callable[[str], None]) -> list[str]:
+        workers = [self.fork(req, layout, k, n, notify) for k in pending]
+        notify(f"{len(workers)} shards running in {layout.root}")
+        return wait_for(workers, notify)
+
+    def fork(self, req: RunRequest, layout: Layout, k: int, n: int, notify: Callable[[str], None]) -> Worker:
+        output = layout.root / f"shard-{k + 1}.out"
+        out = open(output, "a", encoding="utf-8")
+        read, write = os.pipe()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the worker: never returns
+            code = 1
+            try:
+                os.close(read)
+                os.setsid()
+                os.dup2(write, 1)
+                os.dup2(write, 2)
+                os.close(write)
+                sys.stdout = open(1, "w", buffering=1, encoding="utf-8", closefd=False)
+                sys.stderr = open(2, "w", buffering=1, encoding="utf-8", closefd=False)
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+                cores = core_share(k, n)
+                if cores:
+                    os.sched_setaffinity(0, cores)
+                    if "torch" in sys.modules:
+                        sys.modules["torch"].set_num_threads(max(1, len(cores) - 1) if len(cores) > 1 else 1)
+                code = shard_main(replace(req, shard=(k, n), log_dir=layout.root, display="none"), self.started)
+            finally:
+                try:
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                finally:
+                    os._exit(code)
+        os.close(write)
+        w = Worker(k, n, Forked(pid, os.fdopen(read, "r", encoding="utf-8")), output, notify)
+        threading.Thread(target=_read, args=(w, out), daemon=True).start()
+        return w
+
+
+def shard_main(req: RunRequest, started: Any) -> int:
+    """A forked worker's run of its shard, as ``run-eval run --shard K/N`` would: its error lines
+    on stderr, its exit status (0, 1 failed, 130 / 143 stopped)."""
+    from run_eval.runner.errors import EXIT_FAILED
+    from run_eval.runner.run import interrupt
+    from run_eval.runner.run.execute import stopped_line
+
+    def say(lines: list[str]) -> None:
+        for line in lines:
+            print(f"run-eval: error: {line}", file=sys.stderr, flush=True)
+
+    try:
+        with interrupt.sigterm_as_interrupt():
+            run_shard(req, started, lambda m: print(f"run-eval: {m}", file=sys.stderr, flush=True))
+        return 0
+    except RunInterrupted as ex:
+        say(ex.lines)
+        return interrupt.exit_code()
+    except RunFailed as ex:
+        say(ex.lines)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        say(stopped_line(req.log_dir))
+        return interrupt.exit_code()
+    except Exception as ex:  # one line, as the CLI's last line of defence says it
+        say([f"{type(ex).__name__}: {one_line(str(ex))}"])
+        return EXIT_FAILED
+
+
+class Forked:
+    """A forked worker, with the part of ``subprocess.Popen`` that the coordinator uses."""
+
+    def __init__(self, pid: int, stdout: Any) -> None:
+        self.pid, self.stdout, self.returncode = pid, stdout, None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            done, status = os.waitpid(self.pid, os.WNOHANG)
+            if done:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self) -> int:
+        if self.returncode is None:
+            _, status = os.waitpid(self.pid, 0)
+            self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def send_signal(self, sig: int) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, sig)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
 
 
 def worker_argv(req: RunRequest, layout: Layout, k: int, n: int) -> list[str]:

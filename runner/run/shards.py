@@ -220,8 +220,10 @@ def _usage_sum(usages: Any) -> dict[str, Any]:
 
 
 def write_log(log: Any, path: Path) -> Any:
-    """Write ``log`` to ``path`` with Inspect's public API, atomically; the log read back."""
-    from inspect_ai.log import read_eval_log, write_eval_log
+    """Write ``log`` to ``path`` with Inspect's public API, atomically; the log, located there
+    (not read back: writing a log of thousands of samples costs seconds, reading it again as
+    many)."""
+    from inspect_ai.log import write_eval_log
 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -230,4 +232,5 @@ def write_log(log: Any, path: Path) -> Any:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    return read_eval_log(str(path))
+    log.location = str(path)
+    return log
