@@ -183,6 +183,7 @@ def run_sharded(req: RunRequest, p: Any, notify: Callable[[str], None], launch: 
     n = req.options.shards
     if launch is None and can_fork(p.model):
         s = start(req, p)  # prepared, imported and set up once: the workers are forks of this process
+        check_api_model(req, p.model, s.decoding)
         launch = ForkLaunch(s)
     else:
         s = records(req, p)
@@ -252,6 +253,22 @@ def can_fork(model: Any) -> bool:
     except ImportError:
         return True
     return not torch.cuda.is_available()
+
+
+def check_api_model(req: RunRequest, model: Any, decoding: Any) -> None:
+    """An API model (``openai-api/...``) made once here, before any shard starts: a missing
+    package or key is one line, not one per shard (the forks then reuse it: Inspect memoizes)."""
+    from run_eval.runner.models.reference import LOCAL_PROVIDERS
+
+    if model.provider in LOCAL_PROVIDERS:
+        return
+    from inspect_ai.model import get_model
+
+    try:
+        get_model(decoding.model, **decoding.model_args)
+    except Exception as ex:
+        raise RunFailed([f"MODEL {req.model!r}: {one_line(str(ex)) or type(ex).__name__}; no shard was started"]) \
+            from None
 
 
 class ForkLaunch:
