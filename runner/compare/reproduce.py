@@ -403,15 +403,24 @@ def local_runner(forwarded_display: str | None = "none", shards: int = 1) -> Cal
 
 
 def jobs_runner(job: Any, echo: Callable[[str], None], trust: TrustStore, shards: int = 1) -> Callable[..., Any]:
-    """Re-run one task as an HF Job (the same `run-eval run` inside), then read its uploaded log."""
+    """Re-run one task as an HF Job (the same `run-eval run` inside), then read its uploaded log;
+    with ``shards`` > 1, as that many jobs, merged here (runner/remote/sharded.py)."""
     from run_eval.runner.remote.submit import RemoteError, submit_run
 
     def run(model_arg: str, bench_arg: str, task_id: str, c: Claims, sample_ids: list | None,
             workdir: Path, judges: tuple[str, ...] = ()) -> Any:
+        options = replace(recorded_options(c, task_id, sample_ids, judges), shards=shards)
         try:
-            _, files = submit_run(model=model_arg, benchmark=bench_arg,
-                                  options=replace(recorded_options(c, task_id, sample_ids, judges), shards=shards),
-                                  job=job, push_pr=False,
+            if shards > 1:
+                from inspect_ai.log import read_eval_log
+
+                from run_eval.runner.remote.sharded import run_sharded_on_jobs
+
+                outcome = run_sharded_on_jobs(model=model_arg, benchmark=bench_arg, options=options, job=job,
+                                              log_dir=workdir / "logs", output_dir=workdir, resume=False,
+                                              detach=False, display="none", notify=echo)
+                return read_eval_log(outcome.results[0].log)
+            _, files = submit_run(model=model_arg, benchmark=bench_arg, options=options, job=job, push_pr=False,
                                   detach=False, output_dir=workdir, echo=echo)
         except RemoteError as ex:
             raise ReproduceError(ex.lines) from None
