@@ -46,11 +46,17 @@ def test_a_sharded_run_on_hf_jobs_signs_what_one_process_signs(hub, hub_run, tmp
 
     hub.on_job_created = lambda job: execute_job(hub, job, tmp_path)
     out = tmp_path / "sharded"
+    # --resume --detach: shard 2 submitted again (only it), and the command returns at once
+    detached = run(hub, *args, "--resume", "--detach", "--output-dir", str(out), cwd=tmp_path)
+    assert detached.returncode == 0, detached.stdout + detached.stderr
+    assert "submitted 1 jobs for 2 shards" in detached.stdout and "--resume" in detached.stdout
+    jobs = hub.jobs
+    assert len(jobs) == 3 and "2/2" in job_command_args(jobs[-1])
+    # --resume: shard 1's logs are here already, shard 2's job is followed (not submitted again)
     resumed = run(hub, *args, "--resume", "--output-dir", str(out), cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert "shard 1/2: already finished" in resumed.stderr
-    jobs = hub.jobs
-    assert len(jobs) == 3 and "2/2" in job_command_args(jobs[-1])  # only shard 2 ran again
+    assert f"shard 2/2: job {jobs[-1]['id']} is " in resumed.stderr and len(hub.jobs) == 3
     assert "shard 2/2: addition: 15/15 samples" in resumed.stderr  # its progress, followed here
     (entry,) = yaml.safe_load((out / ".eval_results" / "bench.yaml").read_text())
     (local,) = yaml.safe_load(hub_run.read_text())
