@@ -129,10 +129,11 @@ def follow(api: Any, ns: str, repo: str, jobs: dict[int, str], n: int, layout: L
     finished job's logs into the run folder. Lines for the jobs that did not complete."""
     from run_eval.jobs.hfjobs import stage, wait
     from run_eval.runner.remote.results import fetch_shard_logs
-    from run_eval.runner.run.sharded import PROGRESS, worth_saying
+    from run_eval.runner.run.sharded import PROGRESS, Board, worth_saying
 
     failed: list[str] = []
     lock = threading.Lock()
+    board = Board(n, notify)
 
     def one(k: int, job_id: str) -> None:
         last = None
@@ -141,17 +142,18 @@ def follow(api: Any, ns: str, repo: str, jobs: dict[int, str], n: int, layout: L
                 line = line.rstrip("\n")
                 if line.startswith(f"{PROGRESS} {k + 1}/{n}:") and worth_saying(line, last):
                     last = line
-                    notify(line.removeprefix("run-eval: "))
+                    board.progress(k, line)
             final = wait(api, job_id, ns)
             if stage(final) == "COMPLETED":
                 fetch_shard_logs(repo, job_id, layout.root)
-                notify(f"shard {k + 1}/{n}: job {job_id} COMPLETED; logs fetched")
+                board.say(k, f"job {job_id} COMPLETED; logs fetched")
                 return
             message = getattr(getattr(final, "status", None), "message", None)
             line = f"shard {k + 1}/{n}: job {job_id} ended {stage(final)}{': ' + message if message else ''} " \
                    f"(logs: run-eval jobs logs {job_id})"
         except Exception as ex:  # one job's trouble is that shard's failure, not the others'
             line = f"shard {k + 1}/{n}: job {job_id}: {getattr(ex, 'lines', [str(ex)])[0]}"
+        board.say(k, line.split(": ", 1)[1])
         with lock:
             failed.append(line)
 
@@ -160,10 +162,13 @@ def follow(api: Any, ns: str, repo: str, jobs: dict[int, str], n: int, layout: L
         t.start()
     try:
         for t in threads:
-            t.join()
+            while t.is_alive():
+                t.join(0.5)  # (a timed wait, so that Ctrl-C is taken at once)
     except KeyboardInterrupt:
+        board.close()
         notify("stopped following; the jobs go on: finish with the same command and --resume")
         raise
+    board.close()
     return sorted(failed)
 
 

@@ -156,15 +156,58 @@ def worth_saying(line: str, said: str | None) -> bool:
     return now is not None and (now != tenth(said))
 
 
+class Board:
+    """What the coordinator says of its shards: at a terminal, one live line per shard (its
+    latest state); elsewhere (a pipe, a file, CI), a line as a shard starts, each tenth of
+    its samples, and as it ends."""
+
+    def __init__(self, n: int, notify: Callable[[str], None], live: bool | None = None) -> None:
+        self.n, self.notify, self.rows = n, notify, {}
+        self.lock = threading.Lock()
+        self.live = None
+        if live if live is not None else sys.stderr.isatty():
+            from rich.console import Console
+            from rich.live import Live
+
+            self.live = Live(self._table(), console=Console(stderr=True), refresh_per_second=4, transient=False)
+            self.live.start()
+
+    def say(self, k: int, text: str) -> None:
+        with self.lock:
+            self.rows[k] = text
+            if self.live is not None:
+                self.live.update(self._table())
+                return
+        self.notify(f"shard {k + 1}/{self.n}: {text}")
+
+    def progress(self, k: int, line: str) -> None:
+        """A shard's own progress line (``run-eval: shard K/N: TASK: I/T samples``)."""
+        self.say(k, line.split(": ", 2)[-1])
+
+    def close(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
+
+    def _table(self) -> Any:
+        from rich.table import Table
+
+        t = Table(show_header=False, box=None, pad_edge=False)
+        for k in sorted(self.rows):
+            t.add_row(f"shard {k + 1}/{self.n}", self.rows[k])
+        return t
+
+
 @dataclass
 class Worker:
     k: int
     n: int
     proc: Any  # a subprocess.Popen, or a Forked
     output: Path  # the worker's stdout and stderr
-    notify: Callable[[str], None]
+    board: Board
     last: str | None = None  # its latest progress line said
     lines: list[str] = field(default_factory=list)  # its error lines
+    done: threading.Event = field(default_factory=threading.Event)  # it has ended (returncode set)
 
 
 # launch(req, layout, shards to run (k from 0), n, notify) -> lines for the shards that did not finish
@@ -234,9 +277,9 @@ def launch_local(req: RunRequest, layout: Layout, pending: list[int], n: int,
                  notify: Callable[[str], None]) -> list[str]:
     """The shards as new ``run-eval run --shard K/N`` processes on this machine, each on its
     share of the cores (where this process must not fork: a model on a GPU)."""
-    workers = [start_worker(req, layout, k, n, notify) for k in pending]
-    notify(f"{len(workers)} shards running in {layout.root}")
-    return wait_for(workers, notify)
+    notify(f"{len(pending)} shards running in {layout.root}")
+    board = Board(n, notify)
+    return wait_for([start_worker(req, layout, k, n, board) for k in pending], board)
 
 
 def can_fork(model: Any) -> bool:
@@ -283,11 +326,11 @@ class ForkLaunch:
 
     def __call__(self, req: RunRequest, layout: Layout, pending: list[int], n: int,
                  notify: Callable[[str], None]) -> list[str]:
-        workers = [self.fork(req, layout, k, n, notify) for k in pending]
-        notify(f"{len(workers)} shards running in {layout.root}")
-        return wait_for(workers, notify)
+        notify(f"{len(pending)} shards running in {layout.root}")
+        board = Board(n, notify)
+        return wait_for([self.fork(req, layout, k, n, board) for k in pending], board)
 
-    def fork(self, req: RunRequest, layout: Layout, k: int, n: int, notify: Callable[[str], None]) -> Worker:
+    def fork(self, req: RunRequest, layout: Layout, k: int, n: int, board: Board) -> Worker:
         output = layout.root / f"shard-{k + 1}.out"
         out = open(output, "a", encoding="utf-8")
         read, write = os.pipe()
@@ -318,7 +361,8 @@ class ForkLaunch:
                 finally:
                     os._exit(code)
         os.close(write)
-        w = Worker(k, n, Forked(pid, os.fdopen(read, "r", encoding="utf-8")), output, notify)
+        w = Worker(k, n, Forked(pid, os.fdopen(read, "r", encoding="utf-8")), output, board)
+        board.say(k, f"started (pid {pid}, output {output})")
         threading.Thread(target=_read, args=(w, out), daemon=True).start()
         return w
 
@@ -372,8 +416,11 @@ class Forked:
         return self.returncode
 
     def send_signal(self, sig: int) -> None:
-        if self.poll() is None:
-            os.kill(self.pid, sig)
+        if self.returncode is None:  # (not reaped: the reader thread alone waits for it)
+            try:
+                os.kill(self.pid, sig)
+            except ProcessLookupError:
+                pass
 
     def kill(self) -> None:
         self.send_signal(signal.SIGKILL)
@@ -400,7 +447,7 @@ def core_share(k: int, n: int) -> set[int] | None:
     return set(cores[k * len(cores) // n:(k + 1) * len(cores) // n])
 
 
-def start_worker(req: RunRequest, layout: Layout, k: int, n: int, notify: Callable[[str], None]) -> Worker:
+def start_worker(req: RunRequest, layout: Layout, k: int, n: int, board: Board) -> Worker:
     output = layout.root / f"shard-{k + 1}.out"
     out = open(output, "a", encoding="utf-8")
     # a session of its own: a Ctrl-C at the terminal reaches the coordinator only, which stops
@@ -414,7 +461,8 @@ def start_worker(req: RunRequest, layout: Layout, k: int, n: int, notify: Callab
             os.sched_setaffinity(proc.pid, cores)
         except OSError:
             pass  # it ended already, or the cores are not ours to give: it runs where the OS puts it
-    w = Worker(k, n, proc, output, notify)
+    w = Worker(k, n, proc, output, board)
+    board.say(k, f"started (pid {proc.pid}, output {output})")
     threading.Thread(target=_read, args=(w, out), daemon=True).start()
     return w
 
@@ -428,35 +476,37 @@ def _read(w: Worker, out: Any) -> None:
             line = line.rstrip("\n")
             if line.startswith(PROGRESS) and worth_saying(line, w.last):
                 w.last = line
-                w.notify(line.removeprefix("run-eval: "))
+                w.board.progress(w.k, line)
             elif line.startswith("run-eval: error:"):
                 w.lines.append(line.removeprefix("run-eval: error: "))
+    code = w.proc.wait()  # (the one place a worker is waited for)
+    w.board.say(w.k, "finished" if code == 0 else f"ended with exit status {code}")
+    w.done.set()
 
 
-def wait_for(workers: list[Worker], notify: Callable[[str], None]) -> list[str]:
+def wait_for(workers: list[Worker], board: Board) -> list[str]:
     """Wait for every worker; lines for those that did not finish. On Ctrl-C or SIGTERM:
     stop them all, wait for their logs, and raise RunInterrupted."""
     from run_eval.runner.run.execute import stopped_line
 
-    for w in workers:
-        notify(f"shard {w.k + 1}/{w.n}: started (pid {w.proc.pid}, output {w.output})")
     try:
         for w in workers:
-            w.proc.wait()
-            notify(f"shard {w.k + 1}/{w.n}: " + ("finished" if w.proc.returncode == 0 else
-                                                  f"ended with exit status {w.proc.returncode}"))
+            while not w.done.wait(0.5):  # (a timed wait, so that Ctrl-C is taken at once)
+                pass
     except KeyboardInterrupt:
         for w in workers:
-            if w.proc.poll() is None:
+            if not w.done.is_set():
                 w.proc.send_signal(signal.SIGTERM)
         try:
             for w in workers:
-                w.proc.wait()
+                while not w.done.wait(0.5):
+                    pass
         except KeyboardInterrupt:  # a second Ctrl-C: stop at once
             for w in workers:
-                if w.proc.poll() is None:
+                if not w.done.is_set():
                     w.proc.kill()
+        board.close()
         raise RunInterrupted(stopped_line(workers[0].output.parent)) from None
+    board.close()
     return [f"shard {w.k + 1}/{w.n} failed (exit status {w.proc.returncode}): "
             f"{w.lines[0] if w.lines else 'see ' + str(w.output)}" for w in workers if w.proc.returncode != 0]
-
