@@ -139,6 +139,15 @@ def test_bad_shards_values_are_one_line(tmp_path):
 # ------------------------------------------------------------------ a shard dies; --resume
 
 
+def start_held(args: list[str], cwd: Path, calls: Path, *, hold_after: int) -> subprocess.Popen:
+    """`run-eval ARGS` with the test models, each of its workers holding after `hold_after`
+    answers (tests/testmodels.py) and counting them in `calls`."""
+    return subprocess.Popen([sys.executable, str(TEST_MODELS), *args], cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+                            env={**os.environ, "RUN_EVAL_TEST_HOLD_AFTER": str(hold_after),
+                                 "RUN_EVAL_TEST_CALLS": str(calls)})
+
+
 def test_a_killed_shard_loses_no_other_work_and_resume_finishes_it(tmp_path):
     """9 samples over 2 shards (5 and 4). Each worker holds after its 4th answer: shard 2
     finishes, shard 1 is held and then killed (SIGKILL). The run fails with no result and
@@ -146,9 +155,7 @@ def test_a_killed_shard_loses_no_other_work_and_resume_finishes_it(tmp_path):
     args = ["flaky/model", str(EXAMPLE), "--task", "addition", "--limit", "9", "--shards", "2",
             "--max-connections", "1"]
     calls = tmp_path / "calls.txt"
-    proc = subprocess.Popen([sys.executable, str(TEST_MODELS), *args], cwd=tmp_path, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
-                            env={**os.environ, "RUN_EVAL_TEST_HOLD_AFTER": "4", "RUN_EVAL_TEST_CALLS": str(calls)})
+    proc = start_held(args, tmp_path, calls, hold_after=4)
     said = Said(proc.stderr)
     try:
         wait_for_calls(proc, calls, 8)  # both shards answered 4: shard 2 is done, shard 1 waits on its 5th
@@ -221,9 +228,7 @@ def test_sigterm_stops_every_shard_and_writes_no_result(tmp_path):
     args = ["flaky/model", str(EXAMPLE), "--task", "addition", "--limit", "8", "--shards", "2",
             "--max-connections", "1"]
     calls = tmp_path / "calls.txt"
-    proc = subprocess.Popen([sys.executable, str(TEST_MODELS), *args], cwd=tmp_path, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
-                            env={**os.environ, "RUN_EVAL_TEST_HOLD_AFTER": "1", "RUN_EVAL_TEST_CALLS": str(calls)})
+    proc = start_held(args, tmp_path, calls, hold_after=1)
     try:
         wait_for_calls(proc, calls, 2)  # each shard answered once and waits
         proc.send_signal(signal.SIGTERM)  # to the coordinator only: it stops its workers

@@ -94,24 +94,37 @@ def parse_shard(value: str | None) -> tuple[int, int] | None:
 def run_here(model: str, benchmark: str, options: RunOptions, *, resume: bool, log_dir: Path, output_dir: Path,
              model_id: str | None, dataset_id: str | None, expect_spec: tuple[str, ...],
              shard: tuple[int, int] | None = None) -> Any:
-    from run_eval.runner.run import interrupt
-    from run_eval.runner.run.execute import execute, stopped_line
-    from run_eval.runner.run.request import RunFailed, RunInterrupted, RunRequest
+    from run_eval.runner.run.execute import execute
+    from run_eval.runner.run.request import RunRequest
 
-    try:
+    def run(notify: Any) -> Any:
         req = RunRequest(
             model, benchmark, options, log_dir=log_dir, output_dir=output_dir, model_id=model_id,
             dataset_id=dataset_id,
             display="none" if shard is not None else None if sys.stdout.isatty() else "plain",
             expect_spec=dict(e.partition("=")[::2] for e in expect_spec), resume=resume, shard=shard,
         )
+        return execute(req, notify=notify)
+
+    return guarded(run, log_dir)
+
+
+def guarded(run: Any, log_dir: Path) -> Any:
+    """``run(notify)`` with SIGTERM taken as Ctrl-C (exit 143), and every way a run ends badly
+    as its lines and exit status: bad input 2, a failed run (here or in a job) 1, stopped 130."""
+    from run_eval.runner.remote.submit import RemoteError, RemoteInputError
+    from run_eval.runner.run import interrupt
+    from run_eval.runner.run.execute import stopped_line
+    from run_eval.runner.run.request import RunFailed, RunInterrupted
+
+    try:
         with interrupt.sigterm_as_interrupt():  # SIGTERM stops the run as Ctrl-C does (exit 143)
-            return execute(req, notify=lambda msg: click.echo(f"run-eval: {msg}", err=True))
-    except (TasksError, ResultFileError, ModelError, SigningError) as ex:
+            return run(lambda msg: click.echo(f"run-eval: {msg}", err=True))
+    except (TasksError, ResultFileError, ModelError, SigningError, RemoteInputError) as ex:
         fail(getattr(ex, "lines", None) or [str(ex)], EXIT_USAGE)
     except RunInterrupted as ex:
         fail(ex.lines, interrupt.exit_code())
-    except RunFailed as ex:
+    except (RunFailed, RemoteError) as ex:
         fail(ex.lines, EXIT_FAILED)
     except KeyboardInterrupt:  # the signal landed outside Inspect's task loop: the same line as inside it
         fail(stopped_line(log_dir), interrupt.exit_code())
@@ -159,30 +172,17 @@ def submit_remote(model: str, benchmark: str, options: RunOptions, job: Any, pus
 def run_sharded_on_jobs(model: str, benchmark: str, options: RunOptions, job: Any, *, log_dir: Path,
                         output_dir: Path, resume: bool, detach: bool) -> Any:
     from run_eval.runner.remote.sharded import Detached, run_sharded_on_jobs as run_on_jobs
-    from run_eval.runner.remote.submit import RemoteError, RemoteInputError
-    from run_eval.runner.run import interrupt
-    from run_eval.runner.run.execute import stopped_line
-    from run_eval.runner.run.request import RunFailed, RunInterrupted
 
-    try:
-        with interrupt.sigterm_as_interrupt():
+    def run(notify: Any) -> Any:
+        try:
             return run_on_jobs(model=model, benchmark=benchmark, options=options, job=job, log_dir=log_dir,
                                output_dir=output_dir, resume=resume, detach=detach,
-                               display=None if sys.stdout.isatty() else "plain",
-                               notify=lambda msg: click.echo(f"run-eval: {msg}", err=True))
-    except Detached as ex:
-        click.echo("\n".join(ex.lines))
-        sys.exit(0)
-    except RemoteInputError as ex:
-        fail(ex.lines, EXIT_USAGE)
-    except (TasksError, ResultFileError, ModelError, SigningError) as ex:
-        fail(getattr(ex, "lines", None) or [str(ex)], EXIT_USAGE)
-    except RunInterrupted as ex:
-        fail(ex.lines, interrupt.exit_code())
-    except (RemoteError, RunFailed) as ex:
-        fail(ex.lines, EXIT_FAILED)
-    except KeyboardInterrupt:
-        fail(stopped_line(log_dir), interrupt.exit_code())
+                               display=None if sys.stdout.isatty() else "plain", notify=notify)
+        except Detached as ex:
+            click.echo("\n".join(ex.lines))
+            sys.exit(0)
+
+    return guarded(run, log_dir)
 
 
 def upload_shard(log_dir: Path, k: int, logs: list[Path], repo: str) -> None:

@@ -241,8 +241,15 @@ def run_sharded(req: RunRequest, p: Any, notify: Callable[[str], None], launch: 
         layout = Layout.new(req.log_dir, n)
         write_manifest(layout, content)
 
-    def finished(t: str, k: int) -> Any | None:
-        return shard_log(layout.shard_dir(t, k), by_task[t], shares[t][k], exact=exact)
+    found: dict[tuple[str, int], Any] = {}
+
+    def finished(t: str, k: int) -> Any | None:  # (a finished shard's log is read once)
+        if (t, k) not in found:
+            log = shard_log(layout.shard_dir(t, k), by_task[t], shares[t][k], exact=exact)
+            if log is None:
+                return None
+            found[(t, k)] = log
+        return found[(t, k)]
 
     busy = [k for k in range(n) if any(shares[t][k] for t in shares)]
     pending = [k for k in busy if not all(finished(t, k) for t in shares if shares[t][k])]
