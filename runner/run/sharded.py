@@ -173,6 +173,7 @@ class Board:
             self.live.start()
 
     def say(self, k: int, text: str) -> None:
+        text = "".join(c if c.isprintable() else "?" for c in text)[:200]  # (a job's log line is data)
         with self.lock:
             self.rows[k] = text
             if self.live is not None:
@@ -192,9 +193,11 @@ class Board:
     def _table(self) -> Any:
         from rich.table import Table
 
+        from rich.text import Text
+
         t = Table(show_header=False, box=None, pad_edge=False)
         for k in sorted(self.rows):
-            t.add_row(f"shard {k + 1}/{self.n}", self.rows[k])
+            t.add_row(f"shard {k + 1}/{self.n}", Text(self.rows[k]))  # (as text: no markup in it is read)
         return t
 
 
