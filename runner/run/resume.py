@@ -40,11 +40,13 @@ class Found:
         return sum(1 for s in self.log.samples or [] if s.error is None)
 
 
-def _canonical(value: Any) -> str:
+def canonical(value: Any) -> str:
+    """A run record (or any JSON-like value) as one comparable string."""
     return json.dumps(value, sort_keys=True, default=str)
 
 
-def _sample_ids(ids: list[Any] | None) -> list[str] | None:
+def selection(ids: list[Any] | None) -> list[str] | None:
+    """A sample selection (Inspect's ``sample_id``) as comparable strings; None: all samples."""
     return sorted(str(i) for i in ids) if ids else None
 
 
@@ -54,7 +56,7 @@ def find_previous(log_dir: Path, records: dict[str, dict[str, Any]], sample_ids:
 
     if not log_dir.is_dir():
         return {}
-    wanted = {_canonical(r): task_id for task_id, r in records.items()}
+    wanted = {canonical(r): task_id for task_id, r in records.items()}
     newest: dict[str, tuple[str, str]] = {}  # task id -> (created, location)
     for path in sorted(log_dir.resolve().glob("*.eval")):  # the format run-eval writes
         try:
@@ -62,8 +64,8 @@ def find_previous(log_dir: Path, records: dict[str, dict[str, Any]], sample_ids:
         except Exception:  # a log being written, or not an Inspect log: not ours to resume
             continue
         record = (header.eval.metadata or {}).get("run_eval")
-        task_id = wanted.get(_canonical(record)) if record is not None else None
-        if task_id is None or _sample_ids(header.eval.config.sample_id) != _sample_ids(sample_ids):
+        task_id = wanted.get(canonical(record)) if record is not None else None
+        if task_id is None or selection(header.eval.config.sample_id) != selection(sample_ids):
             continue
         created = str(header.eval.created)
         if task_id not in newest or created >= newest[task_id][0]:  # (ties: the later file name)

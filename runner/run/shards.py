@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from run_eval.runner.run.resume import canonical, selection
+
 MANIFEST = "run-eval-shards.json"
 
 
@@ -91,10 +93,6 @@ class Layout:
         return Layout(log_dir / f"{stamp}-shards-{n}-{secrets.token_hex(3)}")
 
 
-def canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=str)
-
-
 def manifest(n: int, records: dict[str, dict[str, Any]], shares: dict[str, list[list[str]]]) -> dict[str, Any]:
     """What a sharded run folder holds: N, and per task the run record's digest and the shares."""
     return {"version": 1, "shards": n,
@@ -143,7 +141,7 @@ def shard_log(folder: Path, record: dict[str, Any], share: list[str], *, exact: 
         theirs = (header.eval.metadata or {}).get("run_eval") or {}
         if canonical(theirs if exact else {k: theirs.get(k) for k in METHOD_KEYS}) != want:
             continue
-        if header.status != "success" or sorted(str(i) for i in header.eval.config.sample_id or []) != sorted(share):
+        if header.status != "success" or selection(header.eval.config.sample_id) != selection(share):
             continue
         if best is None or str(header.eval.created) >= best[0]:
             best = (str(header.eval.created), str(path))
@@ -172,9 +170,10 @@ def merge(task_id: str, shards: list[tuple[int, Any, list[str]]], n: int, order:
         where = f"task {task_id!r}, shard {k + 1}/{n} ({log.location})"
         if (log.eval.metadata or {}).get("run_eval") != record:
             raise MergeError(f"{where}: made by a different run (its run record differs from the first shard's)")
-        ran = sorted(str(i) for i in log.eval.config.sample_id or [])
-        if ran != sorted(share):
-            raise MergeError(f"{where}: its {len(ran)} samples are not its share of this run ({len(share)} samples)")
+        ran = selection(log.eval.config.sample_id)
+        if ran != selection(share):
+            raise MergeError(f"{where}: its {len(ran or [])} samples are not its share of this run "
+                             f"({len(share)} samples)")
         if log.status != "success":
             raise MergeError(f"{where}: {log.status}")
         samples += log.samples or []
@@ -191,13 +190,13 @@ def merge(task_id: str, shards: list[tuple[int, Any, list[str]]], n: int, order:
     if len(seen) != len(samples) or {i for i, _ in seen} != set(order):
         raise MergeError(f"task {task_id!r}: the shards' samples are not exactly the run's {len(order)} samples")
     samples.sort(key=lambda s: (s.epoch, position[str(s.id)]))
-    selection = "ids" if requested_ids else ("count" if limit is not None else "none")
+    kind = "ids" if requested_ids else ("count" if limit is not None else "none")
     spec = first.eval.model_copy(deep=True)
     spec.eval_id, spec.run_id = secrets.token_hex(11), secrets.token_hex(11)
     spec.config.sample_id = requested_ids or None
     spec.config.limit = None if requested_ids else limit
-    spec.dataset.sample_ids = [s for s in order]  # type: ignore[misc]
-    spec.shards = EvalShards(selection=selection, sample_count=len(order) if selection == "count" else None,
+    spec.dataset.sample_ids = list(order)  # type: ignore[misc]
+    spec.shards = EvalShards(selection=kind, sample_count=len(order) if kind == "count" else None,
                              ledger=entries)
     stats = first.stats.model_copy(deep=True)
     stats.started_at = min(str(log.stats.started_at) for log in shard_logs)
