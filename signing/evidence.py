@@ -54,13 +54,15 @@ def first_scorer(log: Any) -> str | None:
     return log.results.scores[0].scorer if log.results and log.results.scores else None
 
 
-def sample_scores(log: Any) -> list[list[Any]]:
+def sample_scores(log: Any, samples: Any = None) -> list[list[Any]]:
     """[sample id, epoch, score value] of the first scorer, sorted: what samples_sha256 binds.
     An unscored sample is bound too (its value as ``"nan"``): the digest covers what the log
-    holds, and a sample that gains or loses its score changes it."""
+    holds, and a sample that gains or loses its score changes it. ``samples`` may be the log's
+    sample summaries (Inspect's ``EvalSampleSummary`` keeps each score's value whole), which
+    are much cheaper to read than the samples; default: ``log.samples``."""
     scorer = first_scorer(log)
     rows = []
-    for s in log.samples or []:
+    for s in (log.samples if samples is None else samples) or []:
         if not s.scores:
             continue
         score = s.scores.get(scorer) if scorer in s.scores else next(iter(s.scores.values()))
@@ -68,8 +70,8 @@ def sample_scores(log: Any) -> list[list[Any]]:
     return sorted(rows, key=lambda r: (r[0], r[1]))
 
 
-def samples_sha256(log: Any) -> str:
-    return hashlib.sha256(rfc8785.dumps(sample_scores(log))).hexdigest()
+def samples_sha256(log: Any, samples: Any = None) -> str:
+    return hashlib.sha256(rfc8785.dumps(sample_scores(log, samples))).hexdigest()
 
 
 @dataclass(frozen=True)

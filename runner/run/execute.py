@@ -21,10 +21,12 @@ from run_eval.runner.run import resume
 from run_eval.runner.run.prepare import Prepared, prepare
 from run_eval.runner.run.record import (
     completed_at,
+    error_text,
     errored_ids,
     notes_line,
     run_record,
     task_result,
+    summaries,
     token_claims,
     ungraded_ids,
 )
@@ -35,8 +37,12 @@ from run_eval.tasks.build import BuiltTask
 
 # Inspect settings chosen for throughput (BENCHMARKS.md): no realtime sample buffer (a
 # sqlite database for live viewing that costs a few ms per sample); the .eval log, the
-# evidence, is still written with every sample, flushed every LOG_BUFFER samples.
-EVAL_SETTINGS: dict[str, Any] = {"log_realtime": False, "log_buffer": 100, "score_display": False}
+# evidence, is still written with every sample, flushed every LOG_BUFFER samples. No control
+# server: Inspect would otherwise open a local HTTP socket per eval for live control (a web
+# framework imported and started in every run and every shard worker, about a second here)
+# that a one-shot run neither offers nor wants a stranger's process to reach.
+EVAL_SETTINGS: dict[str, Any] = {"log_realtime": False, "log_buffer": 100, "score_display": False,
+                                 "ctl_server": False}
 
 
 def stopped_line(log_dir: Path) -> list[str]:
@@ -151,12 +157,13 @@ def finish(req: RunRequest, s: Started, logs: list[Any]) -> RunOutcome:
     p = s.p
     benchmark, spec, built, model, decoding = p.benchmark, p.spec, p.built, p.model, s.decoding
     failures = []
-    for b, log in zip(built, logs):
+    rows = [summaries(log) for log in logs]
+    for b, log, samples in zip(built, logs, rows):
         # fail_on_error=False keeps Inspect from printing tracebacks; an errored sample
         # is then left out of the score, so an error means there is no valid result
         # unless --allow-errors accepts that many.
-        errored = errored_ids(log)
-        run = len({str(s.id) for s in log.samples or []})
+        errored = errored_ids(samples)
+        run = len({str(s.id) for s in samples})
         if log.status != "success":
             reason = log.error.message if log.error else log.status
             failures.append(
@@ -165,23 +172,23 @@ def finish(req: RunRequest, s: Started, logs: list[Any]) -> RunOutcome:
         elif errored and len(errored) > errors_allowed(req.options.allow_errors, run):
             allowed = "" if req.options.allow_errors is None else \
                 f" (--allow-errors {req.options.allow_errors:g} allows {errors_allowed(req.options.allow_errors, run)})"
-            ungraded = ungraded_ids(log)
+            ungraded = ungraded_ids(samples)
             if errored - ungraded:
-                first = next(s for s in log.samples if s.error is not None)
+                first = next(s for s in samples if s.error is not None)
                 failures.append(
                     f"task {b.spec.task_id!r}: {len(errored - ungraded)} of {run} samples failed{allowed}, "
-                    f"first: {one_line(first.error.message)} (Inspect log: {log.location})"
+                    f"first: {one_line(error_text(first))} (Inspect log: {log.location})"
                 )
             if ungraded:
-                failures.append(ungraded_line(b.spec.task_id, p.judges[b.spec.task_id], p.model, log, ungraded,
-                                              run, allowed))
+                failures.append(ungraded_line(b.spec.task_id, p.judges[b.spec.task_id], p.model, log, samples,
+                                              ungraded, run, allowed))
     if failures:
         raise RunFailed(failures + ["no result file was written"])
 
-    results = [task_result(b, log) for b, log in zip(built, logs)]
+    results = [task_result(b, log, samples) for b, log, samples in zip(built, logs, rows)]
     all_ids = [t.task_id for t in spec.tasks]
     entries = []
-    for b, r, log in zip(built, results, logs):
+    for b, r, log, samples in zip(built, results, logs, rows):
         # what ran, as the log records it (the same as this run's record, which resume and the merge of
         # shards check; for shards run on HF Jobs, with the jobs' packages and environment)
         record = (log.eval.metadata or {}).get("run_eval") or b.task.metadata["run_eval"]
@@ -203,7 +210,7 @@ def finish(req: RunRequest, s: Started, logs: list[Any]) -> RunOutcome:
             notes=notes,
         )
         assert p.key is not None
-        entry.verify_token = sign(token_claims(entry, record, r, log, req.executor), p.key)
+        entry.verify_token = sign(token_claims(entry, record, r, log, samples, req.executor), p.key)
         entries.append(entry)
     path = result_path(req.output_dir, benchmark.name)
     write_entries(path, entries)
@@ -232,9 +239,10 @@ def errors_allowed(allow: float | None, run: int) -> int:
     return int(allow * run) if allow < 1 else int(allow)
 
 
-def ungraded_line(task_id: str, judges: Any, model: Any, log: Any, ungraded: set[str], run: int, allowed: str) -> str:
+def ungraded_line(task_id: str, judges: Any, model: Any, log: Any, rows: list[Any], ungraded: set[str], run: int,
+                  allowed: str) -> str:
     """One line for the samples whose judge's answer the scorer could not read."""
-    first = next(sc for s in log.samples or [] for sc in (s.scores or {}).values()
+    first = next(sc for s in rows for sc in (s.scores or {}).values()
                  if getattr(sc, "reason", None) == "grader_failed")
     said = one_line(str(first.explanation or "").removeprefix("Grade not found in model output: "))
     names = ", ".join(j.given for j in judges.used) or f"{model.spec} (the evaluated model)"

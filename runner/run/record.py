@@ -94,7 +94,7 @@ def lint_record(req: RunRequest, b: BuiltTask, findings: list[Finding] | None) -
             "warnings": sorted({f.rule for f in mine if f.severity == "warning"})}
 
 
-def token_claims(entry: EvalResultEntry, record: dict[str, Any], r: TaskResult, log: Any,
+def token_claims(entry: EvalResultEntry, record: dict[str, Any], r: TaskResult, log: Any, rows: list[Any],
                  executor: dict[str, Any] | None = None) -> dict[str, Any]:
     """The verifyToken's claims: a lock file for this score (see signing/token.py)."""
     (as_written,) = eval_result_entries_to_yaml([entry])
@@ -113,7 +113,7 @@ def token_claims(entry: EvalResultEntry, record: dict[str, Any], r: TaskResult, 
         run={k: record[k] for k in ("seed", "shuffle_choices_seed", "epochs", "epoch_reducer", "limit",
                                     "decoding", "backend", "generate_config", "model_args",
                                     "packages", "environment", "lint", "judge")},
-        evidence={"log_sha256": log_sha256(log.location), "samples_sha256": samples_sha256(log)},
+        evidence={"log_sha256": log_sha256(log.location), "samples_sha256": samples_sha256(log, rows)},
         executor=executor or executor_claims(),
     )
 
@@ -125,19 +125,36 @@ def subset_claim(record: dict[str, Any], r: TaskResult) -> dict[str, Any] | None
     return {"limit": record["limit"], **({"errored": r.errored} if r.errored else {})}
 
 
-def errored_ids(log: Any) -> set[str]:
-    """Ids of the samples that failed (in any epoch): an error, or a judge's grade that its
-    scorer could not read (Inspect leaves such a sample unscored: out of the metric)."""
-    return {str(s.id) for s in log.samples or [] if s.error is not None} | ungraded_ids(log)
+def summaries(log: Any) -> list[Any]:
+    """What a result needs of a finished log's samples (id, epoch, scores, error), read from
+    the log's sample summaries: reading every sample whole (messages, events) costs about
+    1 ms a sample here (BENCHMARKS.md §7), its summary a twentieth of that."""
+    from inspect_ai.log import read_eval_log_sample_summaries
+
+    return read_eval_log_sample_summaries(log.location)
 
 
-def ungraded_ids(log: Any) -> set[str]:
+def error_text(s: Any) -> str:
+    """A failed sample's error message (a sample's error, or its summary's, a string)."""
+    return s.error if isinstance(s.error, str) else s.error.message
+
+
+def errored_ids(rows: list[Any]) -> set[str]:
+    """Ids of the samples (of a log's ``summaries``) that failed in any epoch: an error, or a
+    judge's grade that its scorer could not read (Inspect leaves such a sample unscored: out
+    of the metric)."""
+    return {str(s.id) for s in rows if s.error is not None} | ungraded_ids(rows)
+
+
+def ungraded_ids(rows: list[Any]) -> set[str]:
     """Ids of the samples whose judge answered in a form the scorer could not read."""
-    return {str(s.id) for s in log.samples or []
+    return {str(s.id) for s in rows
             if any(getattr(sc, "reason", None) == "grader_failed" for sc in (s.scores or {}).values())}
 
 
-def task_result(b: BuiltTask, log: Any) -> TaskResult:
+def task_result(b: BuiltTask, log: Any, rows: list[Any]) -> TaskResult:
+    """The task's signed number from its log (Inspect's first scorer and metric), ``rows``
+    being the log's ``summaries``."""
     scores = log.results.scores if log.results else []
     if not scores:
         raise RunFailed([f"task {b.spec.task_id!r}: Inspect reported no scores (log: {log.location})"])
@@ -145,7 +162,7 @@ def task_result(b: BuiltTask, log: Any) -> TaskResult:
     names = [n for n in first.metrics if n not in ("stderr", "std", "var")]
     metric = names[0] if names else next(iter(first.metrics))
     stderr = first.metrics.get("stderr")
-    errored = errored_ids(log)
+    errored = errored_ids(rows)
     value = float(first.metrics[metric].value)
     if not math.isfinite(value):  # every sample unscored (a judge none of whose grades could be read)
         raise RunFailed([f"task {b.spec.task_id!r}: no sample was scored ({metric} is {value}): nothing to sign "
@@ -161,7 +178,7 @@ def task_result(b: BuiltTask, log: Any) -> TaskResult:
         total_samples=b.samples,
         log=str(log.location),
         errored=len(errored),
-        run_samples=len({str(s.id) for s in log.samples or []}),
+        run_samples=len({str(s.id) for s in rows}),
     )
 
 
