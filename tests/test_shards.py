@@ -281,7 +281,16 @@ def test_shards_as_new_processes_where_the_run_cannot_fork(both, tiny_model, tmp
     req = RunRequest(f"hf/{tiny_model}", str(EXAMPLE), opts, log_dir=tmp_path / "logs", output_dir=tmp_path,
                      display="none")
     said: list[str] = []
-    outcome = run_sharded(req, prepare(req), said.append, launch=launch_local)
+    read_early: list[int] = []
+
+    def launch(req, layout, pending, n, notify, ready):
+        def noted(k):  # the coordinator reads a shard's logs as the shard ends, not all at the end
+            ready(k)
+            read_early.append(k)
+        return launch_local(req, layout, pending, n, notify, noted)
+
+    outcome = run_sharded(req, prepare(req), said.append, launch=launch)
+    assert sorted(read_early) == [0, 1]
     (r,) = outcome.results
     one = both["one"]["addition"]["metric"]
     assert (r.value, r.stderr, r.samples) == (one["value"], one["stderr"], one["samples"])

@@ -58,7 +58,7 @@ class JobsLaunch:
         self.job, self.detach = job, detach
 
     def __call__(self, req: RunRequest, layout: Layout, pending: list[int], n: int,
-                 notify: Callable[[str], None]) -> list[str]:
+                 notify: Callable[[str], None], ready: Callable[[int], None] | None = None) -> list[str]:
         from huggingface_hub import HfApi
 
         from run_eval.jobs.hfjobs import JobsError, stage, whoami_name
@@ -105,7 +105,7 @@ class JobsLaunch:
         if self.detach:
             raise Detached([f"submitted {len(jobs)} jobs for {n} shards; results go to {repo}/jobs/<job id>/; finish "
                             f"with the same command and --resume (it follows them, fetches and merges)"])
-        return follow(api, ns, repo, jobs, n, layout, notify)
+        return follow(api, ns, repo, jobs, n, layout, notify, ready)
 
     def submit(self, api: Any, req: RunRequest, ns: str, repo: str, k: int, n: int, code: Any) -> str:
         from run_eval.jobs.hfjobs import JobRequest, submit
@@ -124,7 +124,7 @@ class JobsLaunch:
 
 
 def follow(api: Any, ns: str, repo: str, jobs: dict[int, str], n: int, layout: Layout,
-           notify: Callable[[str], None]) -> list[str]:
+           notify: Callable[[str], None], ready: Callable[[int], None] | None = None) -> list[str]:
     """Follow the jobs together: one line per shard as its progress changes; fetch each
     finished job's logs into the run folder. Lines for the jobs that did not complete."""
     from run_eval.jobs.hfjobs import stage, wait
@@ -133,7 +133,7 @@ def follow(api: Any, ns: str, repo: str, jobs: dict[int, str], n: int, layout: L
 
     failed: list[str] = []
     lock = threading.Lock()
-    board = Board(n, notify)
+    board = Board(n, notify, ready=ready)
 
     def one(k: int, job_id: str) -> None:
         last = None
@@ -147,6 +147,7 @@ def follow(api: Any, ns: str, repo: str, jobs: dict[int, str], n: int, layout: L
             if stage(final) == "COMPLETED":
                 fetch_shard_logs(repo, job_id, layout.root)
                 board.say(k, f"job {job_id} COMPLETED; logs fetched")
+                board.ready(k)
                 return
             message = getattr(getattr(final, "status", None), "message", None)
             line = f"shard {k + 1}/{n}: job {job_id} ended {stage(final)}{': ' + message if message else ''} " \

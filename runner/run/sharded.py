@@ -161,8 +161,10 @@ class Board:
     latest state); elsewhere (a pipe, a file, CI), a line as a shard starts, each tenth of
     its samples, and as it ends."""
 
-    def __init__(self, n: int, notify: Callable[[str], None], live: bool | None = None) -> None:
+    def __init__(self, n: int, notify: Callable[[str], None], live: bool | None = None,
+                 ready: Callable[[int], None] | None = None) -> None:
         self.n, self.notify, self.rows = n, notify, {}
+        self.ready = ready or (lambda k: None)  # (see Launch)
         self.lock = threading.Lock()
         self.live = None
         if live if live is not None else sys.stderr.isatty():
@@ -213,8 +215,10 @@ class Worker:
     done: threading.Event = field(default_factory=threading.Event)  # it has ended (returncode set)
 
 
-# launch(req, layout, shards to run (k from 0), n, notify) -> lines for the shards that did not finish
-Launch = Callable[[RunRequest, Layout, list[int], int, Callable[[str], None]], list[str]]
+# launch(req, layout, shards to run (k from 0), n, notify, ready) -> lines for the shards that did not finish;
+# it calls ready(k), from any thread, as soon as shard k has finished and its logs are in its folders: the
+# coordinator reads them while the other shards still run (a core is free then), not all at the end
+Launch = Callable[[RunRequest, Layout, list[int], int, Callable[[str], None], Callable[[int], None]], list[str]]
 
 
 def run_sharded(req: RunRequest, p: Any, notify: Callable[[str], None], launch: Launch | None = None,
@@ -254,11 +258,19 @@ def run_sharded(req: RunRequest, p: Any, notify: Callable[[str], None], launch: 
             found[(t, k)] = log
         return found[(t, k)]
 
+    def ready(k: int) -> None:  # (a launcher's thread, while other shards run)
+        for t in shares:
+            if shares[t][k]:
+                try:
+                    finished(t, k)
+                except Exception:  # read again below, where what is wrong is said
+                    pass
+
     busy = [k for k in range(n) if any(shares[t][k] for t in shares)]
     pending = [k for k in busy if not all(finished(t, k) for t in shares if shares[t][k])]
     for k in sorted(set(busy) - set(pending)):
         notify(f"shard {k + 1}/{n}: already finished in {layout.root}; reusing its logs")
-    failed = (launch or launch_local)(req, layout, pending, n, notify) if pending else []
+    failed = (launch or launch_local)(req, layout, pending, n, notify, ready) if pending else []
     if failed:
         raise RunFailed(failed + [f"the other shards' logs are kept in {layout.root}: finish the run with the same "
                                   "command and --resume (only what is missing runs); no result file was written"])
@@ -284,11 +296,11 @@ def run_sharded(req: RunRequest, p: Any, notify: Callable[[str], None], launch: 
 
 
 def launch_local(req: RunRequest, layout: Layout, pending: list[int], n: int,
-                 notify: Callable[[str], None]) -> list[str]:
+                 notify: Callable[[str], None], ready: Callable[[int], None] | None = None) -> list[str]:
     """The shards as new ``run-eval run --shard K/N`` processes on this machine, each on its
     share of the cores (where this process must not fork: a model on a GPU)."""
     notify(f"{len(pending)} shards running in {layout.root}")
-    board = Board(n, notify)
+    board = Board(n, notify, ready=ready)
     return wait_for([start_worker(req, layout, k, n, board) for k in pending], board)
 
 
@@ -335,9 +347,9 @@ class ForkLaunch:
         self.started = started
 
     def __call__(self, req: RunRequest, layout: Layout, pending: list[int], n: int,
-                 notify: Callable[[str], None]) -> list[str]:
+                 notify: Callable[[str], None], ready: Callable[[int], None] | None = None) -> list[str]:
         notify(f"{len(pending)} shards running in {layout.root}")
-        board = Board(n, notify)
+        board = Board(n, notify, ready=ready)
         return wait_for([self.fork(req, layout, k, n, board) for k in pending], board)
 
     def fork(self, req: RunRequest, layout: Layout, k: int, n: int, board: Board) -> Worker:
@@ -491,7 +503,11 @@ def _read(w: Worker, out: Any) -> None:
                 w.lines.append(line.removeprefix("run-eval: error: "))
     code = w.proc.wait()  # (the one place a worker is waited for)
     w.board.say(w.k, "finished" if code == 0 else f"ended with exit status {code}")
-    w.done.set()
+    try:
+        if code == 0:
+            w.board.ready(w.k)
+    finally:
+        w.done.set()
 
 
 def wait_for(workers: list[Worker], board: Board) -> list[str]:
