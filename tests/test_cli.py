@@ -349,3 +349,22 @@ def test_a_table_shows_strangers_text_as_written(monkeypatch):
     for h in [*hostile, "[b]t[/b]", "[/] footer", "[link=x]e[/link]"]:
         assert h in text, (h, text)
     assert "\x1b]8;" not in text  # no terminal hyperlink
+
+
+def test_the_command_leaves_its_objects_to_the_os_at_exit_and_in_process_calls_do_not(tmp_path):
+    """`run-eval` as a process freezes the garbage collector's objects as it ends (the
+    interpreter's last collections would walk every object a run made: seconds after a large
+    run); called in-process (tests, reproduce's re-runs) it must not, or memory would never
+    be collected again."""
+    import gc
+    import sys
+
+    probe = ("import atexit, gc, sys; from run_eval.runner.cli.main import main; "
+             "atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0)); "
+             "sys.argv = ['run-eval', '--version']; main()")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().endswith("frozen True")
+    before = gc.get_freeze_count()
+    assert run_inproc("--version", cwd=tmp_path).returncode == 0
+    assert gc.get_freeze_count() == before
