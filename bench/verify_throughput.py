@@ -1,7 +1,7 @@
 """Throughput of `run-eval verify`, start-up included, against raw Ed25519 verification.
 
     python bench/verify_throughput.py [-n 1000] [--runs 5] [--cpu LIST] [--exe PATH] [--dir DIR]
-                                      [--cache-bytecode]
+                                      [--cache-bytecode] [--against CHECKOUT]
 
 (a) times ``run-eval verify --jobs 1 --trust DIR/trust.yaml DIR`` (one worker: the path
     before #22) and ``run-eval verify --trust DIR/trust.yaml DIR`` (the default: one worker
@@ -14,6 +14,10 @@
     two entries each, best of --runs (no start-up, no printing);
 (d) times raw Ed25519 verification of the same N signatures in this process with
     ``cryptography`` (no JWS, no YAML: the floor set by the crypto),
+(e) with --against CHECKOUT (another tree of this repository, e.g. the one before a change:
+    ``git worktree add --detach /tmp/vbase HEAD``), times that tree's default command too,
+    alternating with (a)'s, so that both see the same load: the same command and venv, with
+    CHECKOUT's code first on the path, laid out as setup.py installs it,
 With --cache-bytecode the timed commands may write and reuse compiled bytecode (in a temp
 folder, PYTHONPYCACHEPREFIX) even where PYTHONDONTWRITEBYTECODE is set, as an installed
 package has it; without it they run under the caller's environment as it is.
@@ -120,6 +124,20 @@ def per_entry_path(files: list[Path], out: Path, trust: Path, runs: int) -> tupl
     return best, count
 
 
+def installed_as(checkout: Path, out: Path) -> Path:
+    """A folder to put first on PYTHONPATH so that ``run_eval`` is ``checkout``'s code, laid out
+    as setup.py installs it (``checkout/signing`` as ``run_eval.signing``, ...)."""
+    if not (checkout / "run_eval" / "__init__.py").is_file():
+        sys.exit(f"--against {checkout}: not a checkout of run-eval (no run_eval/__init__.py)")
+    package = out / "run_eval"
+    package.mkdir(parents=True)
+    for name in ("__init__.py", "__main__.py"):
+        shutil.copy(checkout / "run_eval" / name, package / name)
+    for part in ("runner", "tasks", "signing", "jobs", "safeyaml"):  # setup.py's PARTS
+        (package / part).symlink_to(checkout / part, target_is_directory=True)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-n", type=int, default=1000, help="result files (one entry each; default 1000)")
@@ -129,6 +147,8 @@ def main() -> None:
     ap.add_argument("--dir", type=Path, help="use (or create) the result files here instead of a temp folder")
     ap.add_argument("--cache-bytecode", action="store_true",
                     help="let the timed commands cache compiled bytecode (in a temp folder), as an install does")
+    ap.add_argument("--against", type=Path, metavar="CHECKOUT",
+                    help="also time the default command of another checkout of this repository, alternating")
     args = ap.parse_args()
 
     exe = args.exe.split() if args.exe else default_exe()
@@ -157,12 +177,18 @@ def main() -> None:
     file_cmd = [*pin, *exe, "verify", "--trust", str(trust), str(files[0])]
     help_cmd = [*pin, *exe, "--help"]
     cwd = home  # a neutral folder: `python -m run_eval` must not pick up a checkout from the cwd
+    other_env = {**env, "PYTHONPATH": str(installed_as(args.against.resolve(), Path(tmp.name) / "against"))} \
+        if args.against else None
     time_command(folder_cmd, 1, env, cwd)  # warm the page cache
-    # alternate the two, so that a change of the machine's other load touches both alike
-    timed: dict[str, list[tuple[float, float]]] = {"serial": [], "parallel": []}
+    if other_env:
+        time_command(folder_cmd, 1, other_env, cwd)
+    # alternate them, so that a change of the machine's other load touches each alike
+    timed: dict[str, list[tuple[float, float]]] = {"serial": [], "parallel": [], "against": []}
     for _ in range(args.runs):
         timed["serial"].append(time_command(serial_cmd, 1, env, cwd))
         timed["parallel"].append(time_command(folder_cmd, 1, env, cwd))
+        if other_env:
+            timed["against"].append(time_command(folder_cmd, 1, other_env, cwd))
     serial, serial_cpu = (statistics.median(t[k] for t in timed["serial"]) for k in (0, 1))
     folder, folder_cpu = (statistics.median(t[k] for t in timed["parallel"]) for k in (0, 1))
     single, single_cpu = time_command(file_cmd, args.runs, env, cwd)
@@ -180,6 +206,10 @@ def main() -> None:
     print(f"  all cores   ({' '.join(folder_cmd[len(pin):len(pin) + len(exe) + 1])} ...): {folder:.3f} s wall, "
           f"{folder_cpu:.3f} s CPU; {n / folder:,.0f} files/s, {entries / folder:,.0f} entries/s")
     print(f"  ratio files/s all cores : one worker = {serial / folder:.2f}")
+    if other_env:
+        other, other_cpu = (statistics.median(t[k] for t in timed["against"]) for k in (0, 1))
+        print(f"  {args.against} (all cores, same command): {other:.3f} s wall, {other_cpu:.3f} s CPU; "
+              f"{n / other:,.0f} files/s; ratio files/s this tree : that tree = {other / folder:.2f}")
     print(f"verify one file:  median {single:.3f} s wall, {single_cpu:.3f} s CPU   ({' '.join(file_cmd)})")
     print(f"run-eval --help:  median {helps:.3f} s wall, {helps_cpu:.3f} s CPU   ({' '.join(help_cmd)})")
     print(f"per-entry path (verify_paths in-process, one worker, best of {args.runs}): {two_entry:.3f} s per "

@@ -6,6 +6,7 @@ import copy
 import datetime as dt
 import json
 import os
+import pickle
 import shutil
 import signal
 import stat
@@ -19,6 +20,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from run_eval.signing.claims import Claims, ClaimsError
 from run_eval.signing.errors import KeyError_, TrustStoreError
 from run_eval.signing.keys import generate_key, load_key, load_or_create
 from run_eval.signing.token import check_signature, entry_hash
@@ -130,6 +132,77 @@ def test_token_claims_are_a_lock_file():
     assert set(claims["metric"]) >= {"name", "value", "stderr", "samples", "total_samples", "subset"}
 
 
+# --- typed claims: strict, one line naming the claim, nothing signed dropped ----------------
+
+PAYLOAD = check_signature(GOOD["verifyToken"]).payload
+
+
+def with_claim(path: str, value):
+    payload = copy.deepcopy(PAYLOAD)
+    *parents, last = path.split(".")
+    target = payload
+    for p in parents:
+        target = target.setdefault(p, {})
+    target[last] = value
+    return payload
+
+
+@pytest.mark.parametrize("path, value, reason", [
+    ("metric.value", "0.5", "claim metric.value: expected a number (got '0.5')"),
+    ("metric.value", True, "claim metric.value: expected a number (got True)"),
+    ("metric.value", float("inf"), "claim metric.value: expected a finite number (got inf)"),
+    ("metric.stderr", float("nan"), "claim metric.stderr: expected a finite number (got nan)"),
+    ("metric.samples", 10.0, "claim metric.samples: expected an integer (got 10.0)"),
+    ("iat", "1760000000", "claim iat: expected a number (got '1760000000')"),
+    ("iat", 10**400, "claim iat: expected a number (got 1" + "0" * 58 + "…)"),
+    ("model", "org/model", "claim model: expected a JSON object (got 'org/model')"),
+    ("run", [], "claim run: expected a JSON object (got list)"),
+    ("run.seed", 1.0, "claim run.seed: expected an integer (got 1.0)"),
+    ("run.packages", {"torch": 2}, "claim run.packages.torch: expected a string (got 2)"),
+    ("run.lint", {"enforced": "yes"}, "claim run.lint.enforced: expected true or false (got 'yes')"),
+    ("run.lint", {"enforced": True, "ignored": "rule"}, "claim run.lint.ignored: expected a valid list (got 'rule')"),
+    ("run.lint", {"enforced": True, "errors": ["a", 1]}, "claim run.lint.errors.1: expected a string (got 1)"),
+    ("run.judge", {}, "claim run.judge.used: required"),
+    ("run.judge", {"used": ["judge"]}, "claim run.judge.used.0: expected a JSON object (got 'judge')"),
+    ("spec.task", [], "claim spec.task: expected a JSON object (got list)"),
+    ("executor.kind", "cloud", "claim executor.kind: expected 'local' or 'hf-jobs' (got 'cloud')"),
+    ("version", 2, "claim version: expected 1 (got 2)"),
+    ("entry", {1: "x"}, "claim entry.1.[key]: expected a string (got 1)"),
+])
+def test_a_claim_of_the_wrong_type_is_named_in_one_line(path, value, reason):
+    with pytest.raises(ClaimsError) as info:
+        Claims.from_payload(with_claim(path, value))
+    assert str(info.value) == reason
+
+
+def test_the_first_claim_that_does_not_fit_is_named_whatever_the_member_order():
+    # a token's payload is canonical JSON, its members sorted: "metric" before "model"; the
+    # reason names the first claim in the order the claims are declared, as it always did
+    payload = {**PAYLOAD, "metric": {"value": "high"}, "model": 7}
+    for order in (sorted(payload), sorted(payload, reverse=True)):
+        with pytest.raises(ClaimsError, match=r"^claim model: expected a JSON object \(got 7\)$"):
+            Claims.from_payload({k: payload[k] for k in order})
+    missing = {k: v for k, v in PAYLOAD.items() if k not in ("hash", "metric")}
+    with pytest.raises(ClaimsError, match=r"^claim hash: required$"):
+        Claims.from_payload({**missing, "model": None})
+
+
+def test_claims_keep_what_no_section_declares():
+    # a newer run-eval may sign members this one does not know: they are part of what was
+    # signed, so they come back in to_payload and by name, never silently dropped
+    payload = with_claim("run.environment.npu", "x1")
+    payload["attestation"] = {"quote": "abc"}
+    c = Claims.from_payload(payload)
+    assert c.to_payload() == payload
+    assert c.section("attestation") == {"quote": "abc"} and c.section("nope") is None
+    assert c.section("run") is c.run and c.run.seed == payload["run"]["seed"]
+    assert c.model.model_dump() == {"id": c.model.id, "revision": c.model.revision, "spec": c.model.spec}
+    for again in (pickle.loads(pickle.dumps(c)), copy.copy(c), copy.deepcopy(c)):
+        assert again == c and again.to_payload() == payload
+    with pytest.raises(AttributeError):
+        c.model.id = "org/other"  # frozen
+
+
 # --- property: any change to a bound field is caught ----------------------------------------
 
 scalars = st.one_of(st.integers(-10**6, 10**6), st.floats(allow_nan=False, allow_infinity=False),
@@ -175,6 +248,20 @@ def test_any_change_to_the_token_is_invalid(position, char):
     if v.status != "invalid":
         part_end = [j for j, c in enumerate(token) if c == "."] + [len(token)]
         assert i + 1 in part_end, (i, char)
+
+
+def test_a_payload_spelled_another_way_is_not_what_was_signed():
+    # joserfc is given the payload decoded here (signing/token.py): that is the signed input only
+    # because the payload segment must be the canonical base64url of those bytes; the same bytes
+    # spelled with other unused bits in the last character are refused
+    header, payload, signature = GOOD["verifyToken"].split(".")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    unused = {2: 0b1111, 3: 0b11}[len(payload) % 4]  # low bits of the last character that carry nothing
+    last = alphabet.index(payload[-1])
+    for bits in range(1, unused + 1):
+        loose = payload[:-1] + alphabet[(last & ~unused) | bits]
+        v = decide({**GOOD, "verifyToken": f"{header}.{loose}.{signature}"}, TRUST)
+        assert (v.status, v.reason) == ("invalid", "malformed token: the payload is not canonical base64url")
 
 
 def test_source_is_not_bound():

@@ -15,6 +15,7 @@ import click
 import pytest
 
 from run_eval.runner.cli.main import COMMANDS
+from run_eval.signing.verify import PARALLEL_MIN_FILES
 
 from conftest import REPO, assert_clean_error, run_cli
 
@@ -73,6 +74,20 @@ def test_verify_imports_neither_the_hub_nor_inspect():
                                  str(CORPUS / "cases" / "good_executor.yaml"))
     assert "2 verified" in proc.stdout, proc.stdout + proc.stderr
     assert not {m.split(".")[0] for m in loaded} & set(NEVER_AT_START)
+
+
+def test_verify_of_a_folder_imports_no_pydantic(tmp_path):
+    # importing pydantic and building models was a third of verify's start-up (BENCHMARKS.md
+    # section 3): the typed claims are msgspec Structs, and a folder big enough for the worker
+    # processes (forked after the imports) still decides with nothing more imported
+    folder = tmp_path / ".eval_results"
+    folder.mkdir()
+    good = (CORPUS / "cases" / "good_executor.yaml").read_bytes()
+    for i in range(PARALLEL_MIN_FILES):
+        (folder / f"r{i:03d}.yaml").write_bytes(good)
+    proc, loaded = modules_after("verify", "--trust", str(CORPUS / "trust.yaml"), str(tmp_path))
+    assert proc.stdout.rstrip().endswith(f"{2 * PARALLEL_MIN_FILES} verified"), proc.stdout + proc.stderr
+    assert not {m.split(".")[0] for m in loaded} & {"pydantic", "pydantic_core", *NEVER_AT_START}
 
 
 def test_default_command_is_run(tmp_path):

@@ -5,10 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Union
 
-from pydantic import BaseModel
-
 from run_eval.runner.models.judge import judge_identity
-from run_eval.signing.claims import Claims
+from run_eval.signing.claims import Claims, Section
 
 
 def judge_of(c: Claims) -> list[str] | None:
@@ -86,7 +84,7 @@ def get(claims: Claims, path: FieldPath) -> Any:
         if value is None:
             return None
         value = value.get(p) if isinstance(value, dict) else getattr(value, p, None)
-    if isinstance(value, BaseModel):
+    if isinstance(value, Section):
         return value.model_dump(mode="json")
     return value
 
